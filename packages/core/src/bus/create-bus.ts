@@ -1,0 +1,223 @@
+import { encodeEnvelope } from '../codec/encode';
+import type { AnyEventContract, EventData, EventInput } from '../contract/event-contract';
+import { ContractRegistry } from '../contract/registry';
+import { validate } from '../contract/validate';
+import { createEnvelope } from '../envelope/create-envelope';
+import type { EventEnvelope, PublishOptions } from '../envelope/event-envelope';
+import { EdakitError } from '../errors/edakit-error';
+import { PublishError } from '../errors/handling-errors';
+import { InvalidOptionsError, InvalidStateError } from '../errors/usage-errors';
+import type { ContextPublish } from '../handler/handler';
+import { silentLogger } from '../logging/logger';
+import type { OutgoingMessage, TransportHealth } from '../transport/transport';
+import type { BusOptions, StopOptions, SubscribeOptions } from './bus-options';
+import { Subscription } from './subscription';
+
+/** An event validated and encoded, ready to publish (alone or in a batch). */
+export interface PreparedEvent<C extends AnyEventContract = AnyEventContract> {
+  readonly envelope: EventEnvelope<EventData<C>, C['type']>;
+  readonly outgoing: OutgoingMessage;
+}
+
+export interface BusHealth {
+  readonly status: TransportHealth['status'];
+  readonly state: BusState;
+  readonly transport: TransportHealth;
+  readonly subscriptions: ReadonlyArray<{ readonly group: string; readonly inFlight: number; readonly running: boolean }>;
+}
+
+export type BusState = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+export interface Bus {
+  readonly source: string;
+  readonly registry: ContractRegistry;
+  readonly state: BusState;
+  /** Connects the transport and starts every subscription. */
+  start(): Promise<void>;
+  /**
+   * Stops consuming: running handlers get until the deadline, then their signal
+   * aborts and their events are left unacknowledged for redelivery.
+   */
+  stop(options?: StopOptions): Promise<void>;
+  /** Validates, wraps and publishes; resolves once the transport confirmed. */
+  publish<C extends AnyEventContract>(
+    contract: C,
+    data: EventInput<C>,
+    options?: PublishOptions,
+  ): Promise<EventEnvelope<EventData<C>, C['type']>>;
+  /** Validates and encodes without sending: for batches and the outbox. */
+  prepare<C extends AnyEventContract>(
+    contract: C,
+    data: EventInput<C>,
+    options?: PublishOptions,
+  ): PreparedEvent<C>;
+  /** Publishes prepared events in one transport call; all confirmed or it rejects. */
+  publishBatch(events: readonly PreparedEvent[]): Promise<EventEnvelope[]>;
+  /** Adds a consumer group; it starts with the bus (or now, if the bus runs). */
+  subscribe(options: SubscribeOptions): Subscription;
+  health(): Promise<BusHealth>;
+}
+
+/**
+ * Creates a bus over a transport.
+ *
+ * @example
+ * const bus = createBus({ transport: new InMemoryTransport(), source: '/services/orders' });
+ * bus.subscribe({ group: 'billing', handlers: [on(OrderCreated, charge)] });
+ * await bus.start();
+ * await bus.publish(OrderCreated, { orderId: 'o-1', total: 42 });
+ */
+export function createBus(options: BusOptions): Bus {
+  const { transport } = options;
+  if (!transport || typeof transport.publish !== 'function') {
+    throw new InvalidOptionsError('createBus needs a transport');
+  }
+  if (typeof options.source !== 'string' || options.source.trim() === '') {
+    throw new InvalidOptionsError('createBus needs a non-empty source, e.g. "/services/orders"');
+  }
+  const registry = new ContractRegistry(options.contracts);
+  const logger = options.logger ?? silentLogger;
+  const subscriptions: Subscription[] = [];
+  let state: BusState = 'idle';
+  let connecting: Promise<void> | undefined;
+
+  const connect = (): Promise<void> => {
+    connecting ??= transport.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    return connecting;
+  };
+
+  const assertOpen = (action: string): void => {
+    if (state === 'stopped') throw new InvalidStateError(`Cannot ${action}: the bus is stopped`);
+  };
+
+  const prepare = <C extends AnyEventContract>(
+    contract: C,
+    data: EventInput<C>,
+    publishOptions?: PublishOptions,
+  ): PreparedEvent<C> => {
+    registry.add(contract);
+    const valid = validate(contract, data);
+    const envelope = createEnvelope(contract, valid, options.source, publishOptions);
+    const message = encodeEnvelope(envelope, {
+      naming: transport.headerNaming,
+      maxBytes: options.maxMessageBytes,
+    });
+    return { envelope, outgoing: { channel: contract.channel, type: contract.type, message } };
+  };
+
+  const publishBatch = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
+    assertOpen('publish');
+    if (events.length === 0) return [];
+    await connect();
+    try {
+      await transport.publish(events.map((event) => event.outgoing));
+    } catch (error) {
+      if (EdakitError.isInstance(error)) throw error;
+      const first = events[0]?.envelope;
+      throw new PublishError(`Transport "${transport.name}" failed to publish ${events.length} event(s): ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+        context: { eventType: first?.type, eventId: first?.id, channel: events[0]?.outgoing.channel, count: events.length },
+      });
+    }
+    return events.map((event) => event.envelope);
+  };
+
+  const publish = async <C extends AnyEventContract>(
+    contract: C,
+    data: EventInput<C>,
+    publishOptions?: PublishOptions,
+  ): Promise<EventEnvelope<EventData<C>, C['type']>> => {
+    assertOpen('publish');
+    const prepared = prepare(contract, data, publishOptions);
+    await publishBatch([prepared]);
+    return prepared.envelope;
+  };
+
+  const publishFrom = (event: EventEnvelope): ContextPublish => (contract, data, publishOptions) =>
+    publish(contract, data, {
+      correlationId: event.correlationid,
+      causationId: event.id,
+      traceparent: event.traceparent,
+      tracestate: event.tracestate,
+      ...publishOptions,
+    });
+
+  const bus: Bus = {
+    source: options.source,
+    registry,
+    get state() {
+      return state;
+    },
+    async start() {
+      if (state === 'started' || state === 'starting') return;
+      assertOpen('start');
+      if (state === 'stopping') throw new InvalidStateError('Cannot start: the bus is stopping');
+      state = 'starting';
+      try {
+        await connect();
+        await Promise.all(subscriptions.map((subscription) => subscription.start()));
+        state = 'started';
+      } catch (error) {
+        state = 'idle';
+        throw error;
+      }
+    },
+    async stop(stopOptions = {}) {
+      if (state === 'stopped' || state === 'stopping') return;
+      state = 'stopping';
+      const deadlineMs = stopOptions.deadlineMs ?? options.stopDeadlineMs ?? 10_000;
+      try {
+        await Promise.all(subscriptions.map((subscription) => subscription.stop(deadlineMs)));
+      } finally {
+        state = 'stopped';
+        if (options.closeTransportOnStop ?? true) await transport.close();
+      }
+    },
+    publish,
+    prepare,
+    publishBatch,
+    subscribe(subscribeOptions) {
+      assertOpen('subscribe');
+      if (subscriptions.some((existing) => existing.group === subscribeOptions.group)) {
+        throw new InvalidOptionsError(
+          `This bus already has a subscription for group "${subscribeOptions.group}"; put all its handlers in one subscribe()`,
+          { group: subscribeOptions.group },
+        );
+      }
+      const subscription = new Subscription(subscribeOptions, {
+        transport,
+        registry,
+        logger,
+        busMiddleware: options.middleware ?? [],
+        defaultRetry: options.retry,
+        maxMessageBytes: options.maxMessageBytes,
+        publishFrom,
+      });
+      subscriptions.push(subscription);
+      if (state === 'started' || state === 'starting') {
+        subscription.start().catch((error: unknown) => {
+          logger.error({ group: subscription.group, error }, 'subscription failed to start');
+        });
+      }
+      return subscription;
+    },
+    async health() {
+      const transportHealth = await transport.health();
+      const running = state === 'started';
+      return {
+        status: running ? transportHealth.status : 'down',
+        state,
+        transport: transportHealth,
+        subscriptions: subscriptions.map((subscription) => ({
+          group: subscription.group,
+          inFlight: subscription.inFlight,
+          running: subscription.running,
+        })),
+      };
+    },
+  };
+  return bus;
+}

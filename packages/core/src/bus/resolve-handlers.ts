@@ -1,0 +1,42 @@
+import type { AnyEventContract } from '../contract/event-contract';
+import type { EventEnvelope } from '../envelope/event-envelope';
+import { InvalidOptionsError } from '../errors/usage-errors';
+import type { HandlerBinding, HandlerContext } from '../handler/handler';
+import { composeMiddleware, type Middleware } from '../middleware/middleware';
+
+/** A handler ready to run: named, wrapped in its middleware. */
+export interface ResolvedHandler {
+  readonly name: string;
+  readonly contract: AnyEventContract;
+  run(event: EventEnvelope, context: HandlerContext): Promise<void>;
+}
+
+/** Groups a subscription's handlers by event type, naming each one stably. */
+export function resolveHandlers(
+  group: string,
+  bindings: readonly HandlerBinding[],
+  middleware: readonly Middleware[],
+): Map<string, ResolvedHandler[]> {
+  if (bindings.length === 0) {
+    throw new InvalidOptionsError(`Subscription "${group}" has no handlers`, { group });
+  }
+  const byType = new Map<string, ResolvedHandler[]>();
+  const names = new Set<string>();
+  for (const binding of bindings) {
+    const { contract } = binding;
+    if (typeof binding.handle !== 'function' || contract === undefined) {
+      throw new InvalidOptionsError(`Subscription "${group}" has a handler without a contract or function; build handlers with on()`, { group });
+    }
+    const list = byType.get(contract.type) ?? [];
+    const name = binding.name ?? `${group}/${contract.type}${list.length > 0 ? `#${list.length + 1}` : ''}`;
+    if (names.has(name)) {
+      throw new InvalidOptionsError(`Subscription "${group}" has two handlers named "${name}"`, { group, handler: name });
+    }
+    names.add(name);
+    const handle = (event: EventEnvelope, context: HandlerContext) =>
+      binding.handle(event as Parameters<typeof binding.handle>[0], context);
+    list.push({ name, contract, run: composeMiddleware(middleware, handle) });
+    byType.set(contract.type, list);
+  }
+  return byType;
+}

@@ -1,0 +1,48 @@
+import type { EventEnvelope } from '../envelope/event-envelope';
+import { PayloadTooLargeError } from '../errors/decode-errors';
+import { DEFAULT_MAX_MESSAGE_BYTES, formatSequence } from './attributes';
+import { defaultHeaderNaming, type HeaderNaming, type WireMessage, wireSize } from './wire-message';
+
+export interface EncodeOptions {
+  readonly naming?: HeaderNaming;
+  /** Largest message accepted, body plus headers. Default 1 MiB. */
+  readonly maxBytes?: number;
+}
+
+/**
+ * Envelope -> wire message in CloudEvents binary content mode: attributes in
+ * headers, `data` as the JSON body, `partitionkey` as the key.
+ */
+export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions = {}): WireMessage {
+  const naming = options.naming ?? defaultHeaderNaming;
+  const prefix = naming.attributePrefix;
+  const headers: Record<string, string> = {
+    [`${prefix}specversion`]: envelope.specversion,
+    [`${prefix}id`]: envelope.id,
+    [`${prefix}source`]: envelope.source,
+    [`${prefix}type`]: envelope.type,
+    [`${prefix}dataversion`]: String(envelope.dataversion),
+    [`${prefix}correlationid`]: envelope.correlationid,
+    [naming.contentType]: envelope.datacontenttype,
+  };
+  if (envelope.time !== undefined) headers[`${prefix}time`] = envelope.time;
+  if (envelope.subject !== undefined) headers[`${prefix}subject`] = envelope.subject;
+  if (envelope.causationid !== undefined) headers[`${prefix}causationid`] = envelope.causationid;
+  if (envelope.partitionkey !== undefined) headers[`${prefix}partitionkey`] = envelope.partitionkey;
+  if (envelope.traceparent !== undefined) headers[`${prefix}traceparent`] = envelope.traceparent;
+  if (envelope.tracestate !== undefined) headers[`${prefix}tracestate`] = envelope.tracestate;
+  if (envelope.sequence !== undefined) {
+    headers[`${prefix}sequence`] = formatSequence(envelope.sequence);
+  }
+  const message: WireMessage = {
+    key: envelope.partitionkey,
+    headers,
+    body: Buffer.from(JSON.stringify(envelope.data) ?? 'null', 'utf8'),
+  };
+  const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const size = wireSize(message);
+  if (size > limit) {
+    throw new PayloadTooLargeError(size, limit, { eventType: envelope.type, eventId: envelope.id });
+  }
+  return message;
+}

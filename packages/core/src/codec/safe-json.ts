@@ -1,0 +1,57 @@
+import { DecodeError } from '../errors/decode-errors';
+import type { ErrorContext } from '../errors/edakit-error';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses untrusted JSON bytes. Invalid UTF-8, malformed JSON and any object key
+ * that could reach a prototype (`__proto__`, `constructor`, `prototype`) raise
+ * DecodeError: such a message is dead-lettered, never half-trusted.
+ */
+export function parseUntrustedJson(body: Uint8Array, context: ErrorContext): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (error) {
+    throw new DecodeError(`Body is not valid UTF-8`, context, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new DecodeError(`Body is not valid JSON: ${(error as Error).message}`, context, error);
+  }
+  // Cheap pre-check keeps the common case free of a full walk. An escaped key
+  // ("\u005f_proto__") can hide a forbidden name, so escapes force the walk.
+  if (
+    text.includes('__proto__') ||
+    text.includes('constructor') ||
+    text.includes('prototype') ||
+    text.includes('\\u')
+  ) {
+    const path = findForbiddenKey(value, '');
+    if (path !== undefined) {
+      throw new DecodeError(`Body contains the forbidden key "${path}"`, { ...context, path });
+    }
+  }
+  return value;
+}
+
+function findForbiddenKey(value: unknown, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findForbiddenKey(value[i], `${path}${path ? '.' : ''}${i}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const keyPath = `${path}${path ? '.' : ''}${key}`;
+    if (FORBIDDEN_KEYS.has(key)) return keyPath;
+    const found = findForbiddenKey((value as Record<string, unknown>)[key], keyPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

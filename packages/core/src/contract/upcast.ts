@@ -1,0 +1,42 @@
+import type { ErrorContext } from '../errors/edakit-error';
+import { UpcastError, UnsupportedVersionError, ValidationError } from '../errors/decode-errors';
+import type { AnyEventContract } from './event-contract';
+import { toValidationIssues } from './validate';
+
+/**
+ * Brings data written at `fromVersion` up to the contract's version, one step at
+ * a time. Old data is checked against its own schema when the contract knows it
+ * (contracts built with `evolve()`), so each upcaster gets the shape it expects.
+ */
+export function upcast(
+  contract: AnyEventContract,
+  data: unknown,
+  fromVersion: number,
+  context: ErrorContext,
+): unknown {
+  if (!Number.isSafeInteger(fromVersion) || fromVersion < 1 || fromVersion > contract.version) {
+    throw new UnsupportedVersionError(fromVersion, contract.version, context);
+  }
+  let current = data;
+  for (let version = fromVersion; version < contract.version; version++) {
+    const schema = contract.previousSchemas.get(version);
+    if (schema) {
+      const result = schema.safeParse(current);
+      if (!result.success) {
+        throw new ValidationError(toValidationIssues(result.error.issues), {
+          ...context,
+          version,
+        });
+      }
+      current = result.data;
+    }
+    // checkUpcasters guarantees the chain is complete at definition time.
+    const step = contract.upcasters.get(version) as (data: Record<string, unknown>) => unknown;
+    try {
+      current = step(current as Record<string, unknown>);
+    } catch (error) {
+      throw new UpcastError(version, context, error);
+    }
+  }
+  return current;
+}

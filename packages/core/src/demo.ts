@@ -1,0 +1,1 @@
+console.log('edakit demo placeholder');

@@ -1,0 +1,62 @@
+import type { AnyEventContract, EventData } from '../contract/event-contract';
+import { InvalidOptionsError } from '../errors/usage-errors';
+import type { EventEnvelope, PublishOptions } from './event-envelope';
+import { uuidv7 } from './uuid-v7';
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Wraps already-validated data in an envelope. Callers validate first
+ * (`validate`), so this function never sees a wrong shape.
+ */
+export function createEnvelope<C extends AnyEventContract>(
+  contract: C,
+  data: EventData<C>,
+  source: string,
+  options: PublishOptions = {},
+): EventEnvelope<EventData<C>, C['type']> {
+  const id = options.id ?? uuidv7();
+  const context = { eventType: contract.type, eventId: id };
+  if (id === '') throw new InvalidOptionsError('An event id cannot be empty', context);
+  if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
+    throw new InvalidOptionsError(
+      `traceparent "${options.traceparent}" is not a W3C trace context header`,
+      context,
+    );
+  }
+  if (
+    options.sequence !== undefined &&
+    (!Number.isSafeInteger(options.sequence) || options.sequence < 0)
+  ) {
+    throw new InvalidOptionsError(
+      `sequence must be a non-negative integer, got ${options.sequence}`,
+      context,
+    );
+  }
+  return {
+    specversion: '1.0',
+    id,
+    source,
+    type: contract.type,
+    time: toTime(options.time, context),
+    subject: options.subject,
+    datacontenttype: 'application/json',
+    dataversion: contract.version,
+    correlationid: options.correlationId ?? id,
+    causationid: options.causationId,
+    partitionkey: options.partitionKey ?? contract.partitionKey?.(data),
+    traceparent: options.traceparent,
+    tracestate: options.tracestate,
+    sequence: options.sequence,
+    data,
+  };
+}
+
+function toTime(time: Date | string | undefined, context: Record<string, string>): string {
+  if (time === undefined) return new Date().toISOString();
+  const date = typeof time === 'string' ? new Date(time) : time;
+  if (Number.isNaN(date.getTime())) {
+    throw new InvalidOptionsError(`time "${String(time)}" is not a valid date`, context);
+  }
+  return date.toISOString();
+}

@@ -1,0 +1,486 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Bus, createBus } from '../bus/create-bus';
+import type { BusOptions } from '../bus/bus-options';
+import { defaultHeaderNaming } from '../codec/wire-message';
+import { ErrorCodes } from '../errors/error-codes';
+import { on } from '../handler/handler';
+import { type DeadLetter, type DeadLetterAdmin, hasDeadLetterAdmin } from '../transport/dead-letter-admin';
+import type { Transport } from '../transport/transport';
+import {
+  conformanceContract,
+  sleep,
+  Tally,
+  uniqueNamespace,
+} from './conformance-fixtures';
+import { waitFor } from './wait-for';
+
+export interface TransportConformanceOptions {
+  /** Shown in the suite's name. */
+  readonly name: string;
+  /** A new transport on the same broker/cluster at each call (one per simulated process). */
+  readonly createTransport: () => Transport | Promise<Transport>;
+  /** Creates what a channel needs before use (topics, queues). Called once per test. */
+  readonly prepareChannels?: (channels: readonly string[]) => Promise<void>;
+  /** How long to wait for deliveries. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Size of the bulk test. Default 10 000. */
+  readonly batchSize?: number;
+  /** Base delay of the retry tests, ms. Default 100. */
+  readonly retryDelayMs?: number;
+}
+
+/**
+ * The behaviour every edakit transport must have, as a vitest suite. A
+ * transport package runs it against its real broker:
+ *
+ * @example
+ * runTransportConformance({ name: 'kafka', createTransport: () => new KafkaTransport(config) });
+ */
+export function runTransportConformance(options: TransportConformanceOptions): void {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const batchSize = options.batchSize ?? 10_000;
+  const retryDelayMs = options.retryDelayMs ?? 100;
+  const buses: Bus[] = [];
+
+  const setup = async (channelCount = 1) => {
+    const namespace = uniqueNamespace();
+    const contract = conformanceContract(namespace);
+    await options.prepareChannels?.([contract.channel].slice(0, channelCount));
+    return { namespace, contract };
+  };
+
+  const newBus = async (extra: Partial<BusOptions> = {}): Promise<Bus> => {
+    const bus = createBus({ source: '/conformance', ...extra, transport: await options.createTransport() });
+    buses.push(bus);
+    return bus;
+  };
+
+  /** Reads a group's dead letters through a separate transport, as an operator would. */
+  const deadLettersOf = async (group: string, expected: number): Promise<DeadLetter[]> => {
+    const admin = await adminTransport();
+    try {
+      return await waitFor(
+        async () => {
+          const list = await admin.listDeadLetters({ group });
+          return list.length >= expected ? list : undefined;
+        },
+        { timeoutMs, description: `${expected} dead letter(s) in group ${group}` },
+      );
+    } finally {
+      await admin.close();
+    }
+  };
+
+  const adminTransport = async (): Promise<Transport & DeadLetterAdmin> => {
+    const admin = await options.createTransport();
+    if (!hasDeadLetterAdmin(admin)) {
+      await admin.close();
+      throw new Error(
+        `Transport "${admin.name}" must implement DeadLetterAdmin (listDeadLetters, redriveDeadLetters)`,
+      );
+    }
+    await admin.connect();
+    return admin;
+  };
+
+  /** The attribute header prefix the transport uses (`ce_`, `cloudEvents_`). */
+  const attributePrefix = async (): Promise<string> => {
+    const transport = await options.createTransport();
+    const prefix = (transport.headerNaming ?? defaultHeaderNaming).attributePrefix;
+    await transport.close();
+    return prefix;
+  };
+
+  const wait = (check: () => boolean, description: string) =>
+    waitFor(() => check() || undefined, { timeoutMs, description });
+
+  afterEach(async () => {
+    await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs: 1000 }).catch(() => undefined)));
+  });
+
+  describe(`transport conformance: ${options.name}`, () => {
+    it('round-trips an event with every attribute intact', async () => {
+      const { contract } = await setup();
+      const received: unknown[] = [];
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'roundtrip',
+        startFrom: 'earliest',
+        handlers: [on(contract, (event) => void received.push(event))],
+      });
+      await bus.start();
+      const sent = await bus.publish(
+        contract,
+        { key: 'k-1', seq: 7, note: 'naïve ✓' },
+        {
+          subject: 'subject-1',
+          correlationId: 'corr-1',
+          causationId: 'cause-1',
+          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+          tracestate: 'edakit=1',
+          sequence: 42,
+          time: '2026-01-02T03:04:05.678Z',
+        },
+      );
+      await wait(() => received.length === 1, 'the round-trip event');
+      expect(received[0]).toEqual(sent);
+      expect(sent).toMatchObject({
+        specversion: '1.0',
+        type: contract.type,
+        source: '/conformance',
+        partitionkey: 'k-1',
+        sequence: 42,
+        time: '2026-01-02T03:04:05.678Z',
+        data: { key: 'k-1', seq: 7, note: 'naïve ✓' },
+      });
+    });
+
+    it('fans out: every group receives each event once', async () => {
+      const { contract } = await setup();
+      const tallies = { a: new Tally(), b: new Tally() };
+      const bus = await newBus();
+      for (const group of ['a', 'b'] as const) {
+        bus.subscribe({
+          group: `fanout-${group}`,
+          startFrom: 'earliest',
+          handlers: [on(contract, (event) => tallies[group].add(event.id))],
+        });
+      }
+      await bus.start();
+      const sent = await bus.publishBatch(
+        Array.from({ length: 20 }, (_, seq) => bus.prepare(contract, { key: `k${seq % 4}`, seq })),
+      );
+      await wait(() => tallies.a.total >= 20 && tallies.b.total >= 20, 'both groups to get 20 events');
+      await sleep(200);
+      for (const tally of Object.values(tallies)) {
+        expect(tally.total).toBe(20);
+        expect(tally.distinct).toBe(20);
+        for (const envelope of sent) expect(tally.has(envelope.id)).toBe(true);
+      }
+    });
+
+    it('shares a group between competing consumers, each event handled once', async () => {
+      const { contract } = await setup();
+      const perMember = [new Tally(), new Tally()];
+      const all = new Tally();
+      const members = await Promise.all([newBus(), newBus()]);
+      members.forEach((bus, index) => {
+        bus.subscribe({
+          group: 'competing',
+          startFrom: 'earliest',
+          concurrency: 2,
+          handlers: [
+            on(contract, async (event) => {
+              perMember[index]?.add(event.id);
+              all.add(event.id);
+              await sleep(2);
+            }),
+          ],
+        });
+      });
+      await Promise.all(members.map((bus) => bus.start()));
+      const publisher = members[0] as Bus;
+      await publisher.publishBatch(
+        Array.from({ length: 200 }, (_, seq) => publisher.prepare(contract, { key: `key-${seq}`, seq })),
+      );
+      await wait(() => all.distinct === 200, '200 distinct events across the group');
+      await sleep(200);
+      expect(all.total).toBe(200);
+      expect(perMember[0]?.total).toBeGreaterThan(0);
+      expect(perMember[1]?.total).toBeGreaterThan(0);
+    });
+
+    it('keeps per-key order under concurrency', async () => {
+      const { contract } = await setup();
+      // Fewer keys than concurrency slots: a scheduler that let one key run
+      // twice at once would get the chance to.
+      const keys = 5;
+      const perKey = 60;
+      const seen = new Map<string, number[]>();
+      let running = 0;
+      let peak = 0;
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'ordered',
+        startFrom: 'earliest',
+        concurrency: 8,
+        handlers: [
+          on(contract, async (event) => {
+            running++;
+            peak = Math.max(peak, running);
+            // Earlier events of a key sleep longer than later ones, so any
+            // overlap within a key would reorder them.
+            await sleep((2 - (Math.floor(event.data.seq / keys) % 3)) * 4);
+            const list = seen.get(event.data.key) ?? [];
+            list.push(event.data.seq);
+            seen.set(event.data.key, list);
+            running--;
+          }),
+        ],
+      });
+      await bus.start();
+      await bus.publishBatch(
+        Array.from({ length: keys * perKey }, (_, seq) => bus.prepare(contract, { key: `key-${seq % keys}`, seq })),
+      );
+      await wait(() => [...seen.values()].reduce((sum, list) => sum + list.length, 0) === keys * perKey, 'every ordered event');
+      for (const list of seen.values()) {
+        expect(list).toHaveLength(perKey);
+        expect(list).toEqual([...list].sort((a, b) => a - b));
+      }
+      expect(peak).toBeGreaterThan(1);
+    });
+
+    it('retries after a delay, then succeeds', async () => {
+      const { contract } = await setup();
+      const attempts: Array<{ attempt: number; at: number }> = [];
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'retrying',
+        startFrom: 'earliest',
+        retry: { immediate: 1, delayed: [retryDelayMs, retryDelayMs] },
+        handlers: [
+          on(contract, (_event, context) => {
+            attempts.push({ attempt: context.attempt, at: Date.now() });
+            if (attempts.length < 4) throw new Error(`transient failure ${attempts.length}`);
+          }),
+        ],
+      });
+      await bus.start();
+      await bus.publish(contract, { key: 'r', seq: 1 });
+      await wait(() => attempts.length === 4, 'four attempts');
+      await sleep(retryDelayMs * 3);
+      expect(attempts.map((entry) => entry.attempt)).toEqual([1, 2, 3, 4]);
+      // attempts 1-2 are immediate; 3 comes after the first delayed retry.
+      const [, second, third] = attempts;
+      expect((third?.at ?? 0) - (second?.at ?? 0)).toBeGreaterThanOrEqual(retryDelayMs * 0.9);
+    });
+
+    it('dead-letters after the retries are exhausted, with failure metadata and the original bytes', async () => {
+      const { contract } = await setup();
+      let calls = 0;
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'exhausted',
+        startFrom: 'earliest',
+        retry: { immediate: 1, delayed: [retryDelayMs / 2, retryDelayMs / 2] },
+        handlers: [
+          on(contract, () => {
+            calls++;
+            throw new TypeError('always broken');
+          }),
+        ],
+      });
+      await bus.start();
+      const sent = bus.prepare(contract, { key: 'dead', seq: 3 });
+      await bus.publishBatch([sent]);
+      const [deadLetter] = await deadLettersOf('exhausted', 1);
+      expect(calls).toBe(6);
+      expect(deadLetter?.info).toMatchObject({
+        reason: ErrorCodes.RETRIES_EXHAUSTED,
+        errorMessage: 'always broken',
+        errorClass: 'TypeError',
+        attempts: 6,
+        retries: 2,
+        group: 'exhausted',
+        handler: `exhausted/${contract.type}`,
+        channel: contract.channel,
+      });
+      expect(deadLetter?.info.origin).not.toBe('');
+      expect(Date.parse(deadLetter?.info.firstFailureAt ?? '')).toBeLessThanOrEqual(
+        Date.parse(deadLetter?.info.lastFailureAt ?? ''),
+      );
+      expect(Buffer.from(deadLetter?.message.body ?? []).equals(Buffer.from(sent.outgoing.message.body))).toBe(true);
+      expect(deadLetter?.message.key).toBe('dead');
+      expect(deadLetter?.message.headers[`${await attributePrefix()}id`]).toBe(sent.envelope.id);
+    });
+
+    it('dead-letters poison messages at once and keeps the rest of the key flowing', async () => {
+      const { contract } = await setup();
+      const handled: number[] = [];
+      const bus = await newBus({ maxMessageBytes: 64 * 1024 });
+      bus.subscribe({
+        group: 'poison',
+        startFrom: 'earliest',
+        handlers: [on(contract, (event) => void handled.push(event.data.seq))],
+      });
+      await bus.start();
+      const good = (seq: number) => bus.prepare(contract, { key: 'same-key', seq }).outgoing;
+      const template = good(0);
+      const headers = template.message.headers;
+      const prefix = await attributePrefix();
+      const raw = (patch: Partial<Record<string, string | undefined>>, body: Uint8Array | string) => {
+        const merged: Record<string, string> = { ...headers, [`${prefix}id`]: uniqueNamespace('poison') };
+        for (const [name, value] of Object.entries(patch)) {
+          if (value === undefined) delete merged[name];
+          else merged[name] = value;
+        }
+        return {
+          channel: template.channel,
+          type: template.type,
+          message: { key: 'same-key', headers: merged, body: typeof body === 'string' ? Buffer.from(body) : body },
+        };
+      };
+      const transport = await options.createTransport();
+      await transport.connect();
+      await transport.publish([good(1)]);
+      await transport.publish([
+        raw({}, '{not json'),
+        raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
+        raw({ [`${prefix}type`]: `${contract.type}.unknown` }, JSON.stringify({ key: 'same-key', seq: 1 })),
+        raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
+        raw({ [`${prefix}id`]: undefined, [`${prefix}source`]: undefined }, JSON.stringify({ key: 'same-key', seq: 1 })),
+        raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
+      ]);
+      await transport.publish([good(2), good(3)]);
+      await transport.close();
+      await wait(() => handled.length === 3, 'the good events around the poison');
+      expect(handled).toEqual([1, 2, 3]);
+      const deadLetters = await deadLettersOf('poison', 6);
+      expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
+        [
+          ErrorCodes.DECODE_FAILED,
+          ErrorCodes.VALIDATION_FAILED,
+          ErrorCodes.UNKNOWN_EVENT,
+          ErrorCodes.UNSUPPORTED_VERSION,
+          ErrorCodes.MISSING_ATTRIBUTE,
+          ErrorCodes.PAYLOAD_TOO_LARGE,
+        ].sort(),
+      );
+      for (const deadLetter of deadLetters) {
+        expect(deadLetter.info.attempts).toBe(0);
+        expect(deadLetter.info.errorMessage).not.toBe('');
+        expect(deadLetter.info.group).toBe('poison');
+      }
+    });
+
+    it('redrives dead letters to the group, keeping the event id', async () => {
+      const { contract } = await setup();
+      let broken = true;
+      const handled: string[] = [];
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'redrive',
+        startFrom: 'earliest',
+        retry: { immediate: 0, delayed: [] },
+        handlers: [
+          on(contract, (event) => {
+            if (broken) throw new Error('not yet');
+            handled.push(event.id);
+          }),
+        ],
+      });
+      await bus.start();
+      const sent = await bus.publish(contract, { key: 'redrive', seq: 1 });
+      await deadLettersOf('redrive', 1);
+      broken = false;
+      const admin = await adminTransport();
+      try {
+        expect(await admin.redriveDeadLetters({ group: 'redrive' })).toBe(1);
+      } finally {
+        await admin.close();
+      }
+      await wait(() => handled.length === 1, 'the redriven event');
+      expect(handled).toEqual([sent.id]);
+    });
+
+    it('redelivers unfinished work to another member when a consumer stops mid-batch', async () => {
+      const { contract } = await setup();
+      const started = new Tally();
+      const finishedByB = new Tally();
+      const busA = await newBus();
+      busA.subscribe({
+        group: 'handover',
+        startFrom: 'earliest',
+        concurrency: 4,
+        handlers: [
+          on(contract, async (event) => {
+            started.add(event.id);
+            await new Promise(() => {}); // hangs: this consumer "dies" with the work
+          }),
+        ],
+      });
+      await busA.start();
+      const sent = await busA.publishBatch(
+        Array.from({ length: 10 }, (_, seq) => busA.prepare(contract, { key: `h${seq}`, seq })),
+      );
+      await wait(() => started.distinct >= 4, 'the first consumer to take work');
+      await busA.stop({ deadlineMs: 100 });
+      const busB = await newBus();
+      busB.subscribe({
+        group: 'handover',
+        startFrom: 'earliest',
+        handlers: [on(contract, (event) => finishedByB.add(event.id))],
+      });
+      await busB.start();
+      await wait(() => sent.every((envelope) => finishedByB.has(envelope.id)), 'every event to be handled by the second member');
+    });
+
+    it('stops gracefully: running handlers finish and are not redelivered', async () => {
+      const { contract } = await setup();
+      const finished = new Tally();
+      const started = new Tally();
+      const busA = await newBus();
+      busA.subscribe({
+        group: 'graceful',
+        startFrom: 'earliest',
+        concurrency: 5,
+        handlers: [
+          on(contract, async (event) => {
+            started.add(event.id);
+            await sleep(300);
+            finished.add(event.id);
+          }),
+        ],
+      });
+      await busA.start();
+      await busA.publishBatch(Array.from({ length: 5 }, (_, seq) => busA.prepare(contract, { key: `g${seq}`, seq })));
+      await wait(() => started.distinct === 5, 'five handlers to start');
+      await busA.stop({ deadlineMs: 10_000 });
+      expect(finished.total).toBe(5);
+      const redelivered = new Tally();
+      const busB = await newBus();
+      busB.subscribe({ group: 'graceful', startFrom: 'earliest', handlers: [on(contract, (event) => redelivered.add(event.id))] });
+      await busB.start();
+      await sleep(1000);
+      expect(redelivered.total).toBe(0);
+    });
+
+    it(`moves a ${batchSize}-event batch with nothing lost or duplicated`, async () => {
+      const { contract } = await setup();
+      const tally = new Tally();
+      const bus = await newBus();
+      bus.subscribe({
+        group: 'bulk',
+        startFrom: 'earliest',
+        concurrency: 32,
+        handlers: [on(contract, (event) => tally.add(event.id))],
+      });
+      await bus.start();
+      const ids: string[] = [];
+      for (let offset = 0; offset < batchSize; offset += 500) {
+        const count = Math.min(500, batchSize - offset);
+        const sent = await bus.publishBatch(
+          Array.from({ length: count }, (_, i) => bus.prepare(contract, { key: `b${(offset + i) % 97}`, seq: offset + i })),
+        );
+        ids.push(...sent.map((envelope) => envelope.id));
+      }
+      await wait(() => tally.distinct === batchSize, `${batchSize} distinct events`);
+      await sleep(300);
+      expect(tally.total).toBe(batchSize);
+      expect(tally.duplicates()).toEqual([]);
+      expect(ids.every((id) => tally.has(id))).toBe(true);
+    }, 120_000);
+
+    it('rejects publish after close with a typed error', async () => {
+      const transport = await options.createTransport();
+      await transport.connect();
+      await transport.close();
+      await transport.close(); // idempotent
+      const { contract } = await setup();
+      const bus = createBus({ source: '/conformance', transport });
+      await expect(bus.publish(contract, { key: 'closed', seq: 1 })).rejects.toMatchObject({
+        code: ErrorCodes.TRANSPORT_CLOSED,
+      });
+    });
+  });
+}
