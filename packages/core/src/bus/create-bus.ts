@@ -23,7 +23,11 @@ export interface BusHealth {
   readonly status: TransportHealth['status'];
   readonly state: BusState;
   readonly transport: TransportHealth;
-  readonly subscriptions: ReadonlyArray<{ readonly group: string; readonly inFlight: number; readonly running: boolean }>;
+  readonly subscriptions: ReadonlyArray<{
+    readonly group: string;
+    readonly inFlight: number;
+    readonly running: boolean;
+  }>;
 }
 
 export type BusState = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped';
@@ -117,10 +121,18 @@ export function createBus(options: BusOptions): Bus {
     } catch (error) {
       if (EdakitError.isInstance(error)) throw error;
       const first = events[0]?.envelope;
-      throw new PublishError(`Transport "${transport.name}" failed to publish ${events.length} event(s): ${(error as Error)?.message ?? String(error)}`, {
-        cause: error,
-        context: { eventType: first?.type, eventId: first?.id, channel: events[0]?.outgoing.channel, count: events.length },
-      });
+      throw new PublishError(
+        `Transport "${transport.name}" failed to publish ${events.length} event(s): ${(error as Error)?.message ?? String(error)}`,
+        {
+          cause: error,
+          context: {
+            eventType: first?.type,
+            eventId: first?.id,
+            channel: events[0]?.outgoing.channel,
+            count: events.length,
+          },
+        },
+      );
     }
     return events.map((event) => event.envelope);
   };
@@ -136,14 +148,16 @@ export function createBus(options: BusOptions): Bus {
     return prepared.envelope;
   };
 
-  const publishFrom = (event: EventEnvelope): ContextPublish => (contract, data, publishOptions) =>
-    publish(contract, data, {
-      correlationId: event.correlationid,
-      causationId: event.id,
-      traceparent: event.traceparent,
-      tracestate: event.tracestate,
-      ...publishOptions,
-    });
+  const publishFrom =
+    (event: EventEnvelope): ContextPublish =>
+    (contract, data, publishOptions) =>
+      publish(contract, data, {
+        correlationId: event.correlationid,
+        causationId: event.id,
+        traceparent: event.traceparent,
+        tracestate: event.tracestate,
+        ...publishOptions,
+      });
 
   const bus: Bus = {
     source: options.source,

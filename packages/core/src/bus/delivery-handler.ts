@@ -1,10 +1,10 @@
 import { parseWireMessage, type RawEvent, toEnvelope } from '../codec/decode';
 import type { HeaderNaming } from '../codec/wire-message';
 import type { ContractRegistry } from '../contract/registry';
+import { FailureHeaders } from '../dead-letter/failure-headers';
 import type { EventEnvelope } from '../envelope/event-envelope';
 import { UnknownEventError } from '../errors/decode-errors';
 import { HandlerTimeoutError } from '../errors/handling-errors';
-import { FailureHeaders } from '../dead-letter/failure-headers';
 import type { ContextPublish, HandlerContext } from '../handler/handler';
 import type { Logger } from '../logging/logger';
 import { decideFailure, describeFailure } from '../retry/failure-outcome';
@@ -38,7 +38,14 @@ export async function handleDelivery(
   const { group, logger, policy } = options;
   let raw: RawEvent | undefined;
   const fail = (error: unknown, attempts: number, handler?: string): SettleOutcome => {
-    const outcome = decideFailure(error, { delivery, group, handler, attempts, policy, now: new Date() });
+    const outcome = decideFailure(error, {
+      delivery,
+      group,
+      handler,
+      attempts,
+      policy,
+      now: new Date(),
+    });
     logOutcome(logger, outcome, error, {
       group,
       handler,
@@ -64,7 +71,10 @@ export async function handleDelivery(
   if (!handlers) {
     // Known types without a handler here share the channel legitimately.
     if (options.registry.has(raw.type) || options.unknownEvents === 'ignore') return ack;
-    return fail(new UnknownEventError(raw.type, { eventId: raw.id, channel: delivery.channel, group }), 0);
+    return fail(
+      new UnknownEventError(raw.type, { eventId: raw.id, channel: delivery.channel, group }),
+      0,
+    );
   }
 
   const events = new Map<ResolvedHandler, EventEnvelope>();
@@ -88,16 +98,21 @@ export async function handleDelivery(
       if (signal.aborted) return release;
       const event = events.get(handler) as EventEnvelope;
       try {
-        await runHandler(handler, event, {
-          group,
-          handler: handler.name,
-          channel: delivery.channel,
-          attempt: previousAttempts + attempt,
-          receivedVersion: raw.dataversion,
-          signal,
-          publish: options.publishFrom(event),
-          logger,
-        }, options.handlerTimeoutMs);
+        await runHandler(
+          handler,
+          event,
+          {
+            group,
+            handler: handler.name,
+            channel: delivery.channel,
+            attempt: previousAttempts + attempt,
+            receivedVersion: raw.dataversion,
+            signal,
+            publish: options.publishFrom(event),
+            logger,
+          },
+          options.handlerTimeoutMs,
+        );
       } catch (error) {
         // A stop that interrupted the handler is not the event's fault.
         if (signal.aborted) return release;
@@ -149,7 +164,12 @@ function logOutcome(
   fields: Record<string, unknown>,
 ): void {
   const failure = describeFailure(error);
-  const details = { ...fields, error: failure.message, errorClass: failure.errorClass, errorCode: failure.code };
+  const details = {
+    ...fields,
+    error: failure.message,
+    errorClass: failure.errorClass,
+    errorCode: failure.code,
+  };
   if (outcome.type === 'retry') {
     logger.warn(
       { ...details, delayMs: outcome.delayMs, retry: outcome.headers[FailureHeaders.retries] },

@@ -25,12 +25,19 @@ export function resolveHandlers(
   for (const binding of bindings) {
     const { contract } = binding;
     if (typeof binding.handle !== 'function' || contract === undefined) {
-      throw new InvalidOptionsError(`Subscription "${group}" has a handler without a contract or function; build handlers with on()`, { group });
+      throw new InvalidOptionsError(
+        `Subscription "${group}" has a handler without a contract or function; build handlers with on()`,
+        { group },
+      );
     }
     const list = byType.get(contract.type) ?? [];
-    const name = binding.name ?? `${group}/${contract.type}${list.length > 0 ? `#${list.length + 1}` : ''}`;
+    const name =
+      binding.name ?? `${group}/${contract.type}${list.length > 0 ? `#${list.length + 1}` : ''}`;
     if (names.has(name)) {
-      throw new InvalidOptionsError(`Subscription "${group}" has two handlers named "${name}"`, { group, handler: name });
+      throw new InvalidOptionsError(`Subscription "${group}" has two handlers named "${name}"`, {
+        group,
+        handler: name,
+      });
     }
     names.add(name);
     const handle = (event: EventEnvelope, context: HandlerContext) =>

@@ -69,7 +69,9 @@ export class Subscription {
       for (const handler of handlers) dependencies.registry.add(handler.contract);
     }
     this.channels = [
-      ...new Set([...handlersByType.values()].flatMap((list) => list.map((h) => h.contract.channel))),
+      ...new Set(
+        [...handlersByType.values()].flatMap((list) => list.map((h) => h.contract.channel)),
+      ),
     ];
     this.deliveryOptions = {
       group: this.group,
@@ -104,7 +106,9 @@ export class Subscription {
         concurrency: this.concurrency,
         startFrom: this.startFrom,
         handle: (delivery) =>
-          this.inFlightDeliveries.run((signal) => handleDelivery(delivery, signal, this.deliveryOptions)),
+          this.inFlightDeliveries.run((signal) =>
+            handleDelivery(delivery, signal, this.deliveryOptions),
+          ),
       })
       .then((consumer) => {
         this.consumer = consumer;

@@ -60,7 +60,12 @@ export function parseWireMessage(message: WireMessage, options: ParseOptions = {
   if (!isJsonContentType(datacontenttype)) {
     throw new DecodeError(`Content type "${datacontenttype}" is not JSON`, context);
   }
-  return buildRawEvent(attribute, datacontenttype, parseUntrustedJson(message.body, context), context);
+  return buildRawEvent(
+    attribute,
+    datacontenttype,
+    parseUntrustedJson(message.body, context),
+    context,
+  );
 }
 
 function parseStructured(body: Uint8Array, context: ErrorContext): RawEvent {

@@ -34,9 +34,7 @@ export interface EventContract<
    *   upcast: (v1) => ({ ...v1, currency: 'USD' }),
    * });
    */
-  evolve<TNext extends z.ZodType>(
-    next: EvolveOptions<TSchema, TNext>,
-  ): EventContract<TType, TNext>;
+  evolve<TNext extends z.ZodType>(next: EvolveOptions<TSchema, TNext>): EventContract<TType, TNext>;
 }
 
 export interface EvolveOptions<TPrevious extends z.ZodType, TNext extends z.ZodType> {

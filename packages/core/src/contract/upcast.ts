@@ -1,5 +1,5 @@
+import { UnsupportedVersionError, UpcastError, ValidationError } from '../errors/decode-errors';
 import type { ErrorContext } from '../errors/edakit-error';
-import { UpcastError, UnsupportedVersionError, ValidationError } from '../errors/decode-errors';
 import type { AnyEventContract } from './event-contract';
 import { toValidationIssues } from './validate';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
+import { ValidationError, type ValidationIssue } from '../errors/decode-errors';
 import type { ErrorContext } from '../errors/edakit-error';
-import { type ValidationIssue, ValidationError } from '../errors/decode-errors';
 import type { AnyEventContract, EventData } from './event-contract';
 
 /** Validates data against the contract's current schema; throws ValidationError. */

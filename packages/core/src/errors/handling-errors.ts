@@ -36,7 +36,10 @@ export class EventInFlightError extends EdakitError {
 }
 
 export class PublishError extends EdakitError {
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext; retryable?: boolean } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; context?: ErrorContext; retryable?: boolean } = {},
+  ) {
     super(ErrorCodes.PUBLISH_FAILED, message, { retryable: true, ...options });
   }
 }

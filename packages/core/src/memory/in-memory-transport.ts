@@ -28,7 +28,11 @@ export interface InMemoryTransportOptions {
 export class InMemoryTransport implements Transport, DeadLetterAdmin {
   readonly name = 'memory';
   readonly broker: MemoryBroker;
-  private readonly members = new Set<{ group: string; member: MemberConsumer; stop: () => Promise<void> }>();
+  private readonly members = new Set<{
+    group: string;
+    member: MemberConsumer;
+    stop: () => Promise<void>;
+  }>();
   private closed = false;
 
   constructor(options: InMemoryTransportOptions = {}) {
@@ -80,7 +84,13 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
       },
     };
     this.members.add(entry);
-    this.broker.join(subscription.group, subscription.channels, subscription.types, subscription.startFrom, member);
+    this.broker.join(
+      subscription.group,
+      subscription.channels,
+      subscription.types,
+      subscription.startFrom,
+      member,
+    );
     return { stop: entry.stop };
   }
 
@@ -104,7 +114,8 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
 
   async redriveDeadLetters(request: RedriveRequest): Promise<number> {
     this.assertOpen();
-    const ids = request.ids ?? (await this.listDeadLetters(request)).map((deadLetter) => deadLetter.id);
+    const ids =
+      request.ids ?? (await this.listDeadLetters(request)).map((deadLetter) => deadLetter.id);
     return this.broker.redrive(request.group, ids);
   }
 

@@ -153,7 +153,10 @@ export class MemoryBroker {
         break;
       case 'retry': {
         group.queue.done(key);
-        const retried: QueuedMessage = { ...item, message: { ...item.message, headers: outcome.headers } };
+        const retried: QueuedMessage = {
+          ...item,
+          message: { ...item.message, headers: outcome.headers },
+        };
         const timer = setTimeout(() => {
           group.queue.push(retried.message.key, retried);
           this.dispatch(group);
@@ -189,7 +192,10 @@ export class MemoryBroker {
       const deadLetter = group.deadLetters.get(id);
       if (!deadLetter) continue;
       group.deadLetters.delete(id);
-      const message = { ...deadLetter.message, headers: withoutFailureHeaders(deadLetter.message.headers) };
+      const message = {
+        ...deadLetter.message,
+        headers: withoutFailureHeaders(deadLetter.message.headers),
+      };
       const channel = deadLetter.info.channel ?? [...group.channels][0] ?? '';
       group.queue.push(message.key, { channel, type: '', message });
       count++;
@@ -199,8 +205,14 @@ export class MemoryBroker {
   }
 
   /** Queue figures per group, for health and tests. */
-  stats(): Record<string, { queued: number; inFlight: number; deadLetters: number; members: number }> {
-    const stats: Record<string, { queued: number; inFlight: number; deadLetters: number; members: number }> = {};
+  stats(): Record<
+    string,
+    { queued: number; inFlight: number; deadLetters: number; members: number }
+  > {
+    const stats: Record<
+      string,
+      { queued: number; inFlight: number; deadLetters: number; members: number }
+    > = {};
     for (const group of this.groups.values()) {
       stats[group.name] = {
         queued: group.queue.size,
@@ -214,5 +226,7 @@ export class MemoryBroker {
 }
 
 function accepts(group: GroupState, entry: QueuedMessage): boolean {
-  return group.channels.has(entry.channel) && (group.types.size === 0 || group.types.has(entry.type));
+  return (
+    group.channels.has(entry.channel) && (group.types.size === 0 || group.types.has(entry.type))
+  );
 }

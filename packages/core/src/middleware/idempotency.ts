@@ -47,18 +47,28 @@ export function idempotency(options: IdempotencyOptions): Middleware {
     const key = keyOf(event, context);
     const acquired = await store.acquire(key, leaseMs);
     if (acquired.status === 'done') {
-      context.logger.debug({ eventId: event.id, handler: context.handler }, 'duplicate event skipped');
+      context.logger.debug(
+        { eventId: event.id, handler: context.handler },
+        'duplicate event skipped',
+      );
       return;
     }
     if (acquired.status === 'in-flight') {
-      throw new EventInFlightError({ eventId: event.id, eventType: event.type, handler: context.handler });
+      throw new EventInFlightError({
+        eventId: event.id,
+        eventType: event.type,
+        handler: context.handler,
+      });
     }
     const { token } = acquired;
-    const renewal = setInterval(() => {
-      store.renew(key, token, leaseMs).catch((error: unknown) => {
-        context.logger.warn({ eventId: event.id, error }, 'idempotency lease renewal failed');
-      });
-    }, Math.max(1, Math.floor(leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        store.renew(key, token, leaseMs).catch((error: unknown) => {
+          context.logger.warn({ eventId: event.id, error }, 'idempotency lease renewal failed');
+        });
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     renewal.unref();
     try {
       await next();

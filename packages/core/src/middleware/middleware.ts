@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../envelope/event-envelope';
-import type { HandlerContext } from '../handler/handler';
 import { InvalidStateError } from '../errors/usage-errors';
+import type { HandlerContext } from '../handler/handler';
 
 /**
  * Wraps every handler of a bus or subscription: do work before, call `next`
@@ -22,9 +22,12 @@ export function composeMiddleware(
     let called = -1;
     const dispatch = async (index: number): Promise<void> => {
       if (index <= called) {
-        throw new InvalidStateError(`A middleware called next() twice (handler ${context.handler})`, {
-          handler: context.handler,
-        });
+        throw new InvalidStateError(
+          `A middleware called next() twice (handler ${context.handler})`,
+          {
+            handler: context.handler,
+          },
+        );
       }
       called = index;
       const current = middleware[index];

@@ -1,8 +1,8 @@
 import { FailureHeaders } from '../dead-letter/failure-headers';
 import { EdakitError } from '../errors/edakit-error';
 import { ErrorCodes } from '../errors/error-codes';
-import type { Delivery } from '../transport/transport';
 import type { SettleOutcome } from '../transport/settle-outcome';
+import type { Delivery } from '../transport/transport';
 import type { RetryPolicy } from './retry-policy';
 
 /** A thrown value, normalised to data: handlers may throw anything. */
@@ -17,7 +17,12 @@ const MAX_ERROR_MESSAGE = 1000;
 
 export function describeFailure(error: unknown): FailureDescription {
   if (EdakitError.isInstance(error)) {
-    return { message: error.message, errorClass: error.name, code: error.code, retryable: error.retryable };
+    return {
+      message: error.message,
+      errorClass: error.name,
+      code: error.code,
+      retryable: error.retryable,
+    };
   }
   if (error instanceof Error) {
     return { message: error.message, errorClass: error.name || 'Error', retryable: true };
@@ -53,7 +58,9 @@ export function decideFailure(error: unknown, context: FailureContext): SettleOu
   const now = context.now.toISOString();
   const headers: Record<string, string> = {
     ...previous,
-    [FailureHeaders.attempts]: String(readCount(previous[FailureHeaders.attempts]) + context.attempts),
+    [FailureHeaders.attempts]: String(
+      readCount(previous[FailureHeaders.attempts]) + context.attempts,
+    ),
     [FailureHeaders.retries]: String(retries),
     [FailureHeaders.errorMessage]: truncate(failure.message),
     [FailureHeaders.errorClass]: failure.errorClass,

@@ -40,7 +40,7 @@ export function resolveRetryPolicy(
   const delayed = options.delayed ?? DEFAULT_BACKOFF;
   if (isDelayList(delayed)) {
     const delays = [...delayed];
-    delays.forEach((delay, index) => assertDelay(`retry.delayed[${index}]`, delay));
+    for (const [index, delay] of delays.entries()) assertDelay(`retry.delayed[${index}]`, delay);
     return {
       attemptsPerDelivery: 1 + immediate,
       maxRetries: delays.length,

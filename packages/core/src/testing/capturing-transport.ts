@@ -1,4 +1,10 @@
-import type { OutgoingMessage, Transport, TransportConsumer, TransportHealth, TransportSubscription } from '../transport/transport';
+import type {
+  OutgoingMessage,
+  Transport,
+  TransportConsumer,
+  TransportHealth,
+  TransportSubscription,
+} from '../transport/transport';
 
 /**
  * Wraps a transport and records every message published through it, in order.

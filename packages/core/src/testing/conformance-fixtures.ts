@@ -23,7 +23,8 @@ export function conformanceContract(namespace: string) {
 
 export type ConformanceContract = ReturnType<typeof conformanceContract>;
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Counts how many times each id was seen. */
 export class Tally {

@@ -1,9 +1,9 @@
 export { CapturingTransport } from './capturing-transport';
 export {
+  type ConformanceContract,
   conformanceContract,
   Tally,
   uniqueNamespace,
-  type ConformanceContract,
 } from './conformance-fixtures';
 export {
   createTestHarness,
@@ -14,4 +14,4 @@ export {
   runTransportConformance,
   type TransportConformanceOptions,
 } from './transport-conformance';
-export { waitFor, type WaitOptions } from './wait-for';
+export { type WaitOptions, waitFor } from './wait-for';

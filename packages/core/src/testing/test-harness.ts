@@ -1,5 +1,5 @@
-import { createBus, type Bus } from '../bus/create-bus';
 import type { BusOptions } from '../bus/bus-options';
+import { type Bus, createBus } from '../bus/create-bus';
 import { parseWireMessage, toEnvelope } from '../codec/decode';
 import type { AnyEventContract } from '../contract/event-contract';
 import type { ConsumedEvent } from '../handler/handler';
@@ -50,7 +50,12 @@ export function createTestHarness(options: TestHarnessOptions = {}): TestHarness
   const published = <C extends AnyEventContract>(contract: C): ConsumedEvent<C>[] =>
     capturing.captured
       .filter((outgoing) => outgoing.type === contract.type)
-      .map((outgoing) => toEnvelope(parseWireMessage(outgoing.message, { naming: capturing.headerNaming }), contract));
+      .map((outgoing) =>
+        toEnvelope(
+          parseWireMessage(outgoing.message, { naming: capturing.headerNaming }),
+          contract,
+        ),
+      );
 
   return {
     bus,
@@ -64,7 +69,10 @@ export function createTestHarness(options: TestHarnessOptions = {}): TestHarness
     },
     async idle(waitOptions = {}) {
       await waitFor(
-        () => Object.values(transport.broker.stats()).every((group) => group.queued === 0 && group.inFlight === 0),
+        () =>
+          Object.values(transport.broker.stats()).every(
+            (group) => group.queued === 0 && group.inFlight === 0,
+          ),
         { description: 'every group to be idle', ...waitOptions },
       );
     },

@@ -1,17 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Bus, createBus } from '../bus/create-bus';
 import type { BusOptions } from '../bus/bus-options';
+import { type Bus, createBus } from '../bus/create-bus';
 import { defaultHeaderNaming } from '../codec/wire-message';
 import { ErrorCodes } from '../errors/error-codes';
 import { on } from '../handler/handler';
-import { type DeadLetter, type DeadLetterAdmin, hasDeadLetterAdmin } from '../transport/dead-letter-admin';
-import type { Transport } from '../transport/transport';
 import {
-  conformanceContract,
-  sleep,
-  Tally,
-  uniqueNamespace,
-} from './conformance-fixtures';
+  type DeadLetter,
+  type DeadLetterAdmin,
+  hasDeadLetterAdmin,
+} from '../transport/dead-letter-admin';
+import type { Transport } from '../transport/transport';
+import { conformanceContract, sleep, Tally, uniqueNamespace } from './conformance-fixtures';
 import { waitFor } from './wait-for';
 
 export interface TransportConformanceOptions {
@@ -50,7 +49,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
   };
 
   const newBus = async (extra: Partial<BusOptions> = {}): Promise<Bus> => {
-    const bus = createBus({ source: '/conformance', ...extra, transport: await options.createTransport() });
+    const bus = createBus({
+      source: '/conformance',
+      ...extra,
+      transport: await options.createTransport(),
+    });
     buses.push(bus);
     return bus;
   };
@@ -95,7 +98,9 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     waitFor(() => check() || undefined, { timeoutMs, description });
 
   afterEach(async () => {
-    await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs: 1000 }).catch(() => undefined)));
+    await Promise.all(
+      buses.splice(0).map((bus) => bus.stop({ deadlineMs: 1000 }).catch(() => undefined)),
+    );
   });
 
   describe(`transport conformance: ${options.name}`, () => {
@@ -150,7 +155,10 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       const sent = await bus.publishBatch(
         Array.from({ length: 20 }, (_, seq) => bus.prepare(contract, { key: `k${seq % 4}`, seq })),
       );
-      await wait(() => tallies.a.total >= 20 && tallies.b.total >= 20, 'both groups to get 20 events');
+      await wait(
+        () => tallies.a.total >= 20 && tallies.b.total >= 20,
+        'both groups to get 20 events',
+      );
       await sleep(200);
       for (const tally of Object.values(tallies)) {
         expect(tally.total).toBe(20);
@@ -181,7 +189,9 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await Promise.all(members.map((bus) => bus.start()));
       const publisher = members[0] as Bus;
       await publisher.publishBatch(
-        Array.from({ length: 200 }, (_, seq) => publisher.prepare(contract, { key: `key-${seq}`, seq })),
+        Array.from({ length: 200 }, (_, seq) =>
+          publisher.prepare(contract, { key: `key-${seq}`, seq }),
+        ),
       );
       await wait(() => all.distinct === 200, '200 distinct events across the group');
       await sleep(200);
@@ -220,9 +230,14 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       });
       await bus.start();
       await bus.publishBatch(
-        Array.from({ length: keys * perKey }, (_, seq) => bus.prepare(contract, { key: `key-${seq % keys}`, seq })),
+        Array.from({ length: keys * perKey }, (_, seq) =>
+          bus.prepare(contract, { key: `key-${seq % keys}`, seq }),
+        ),
       );
-      await wait(() => [...seen.values()].reduce((sum, list) => sum + list.length, 0) === keys * perKey, 'every ordered event');
+      await wait(
+        () => [...seen.values()].reduce((sum, list) => sum + list.length, 0) === keys * perKey,
+        'every ordered event',
+      );
       for (const list of seen.values()) {
         expect(list).toHaveLength(perKey);
         expect(list).toEqual([...list].sort((a, b) => a - b));
@@ -289,7 +304,9 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       expect(Date.parse(deadLetter?.info.firstFailureAt ?? '')).toBeLessThanOrEqual(
         Date.parse(deadLetter?.info.lastFailureAt ?? ''),
       );
-      expect(Buffer.from(deadLetter?.message.body ?? []).equals(Buffer.from(sent.outgoing.message.body))).toBe(true);
+      expect(
+        Buffer.from(deadLetter?.message.body ?? []).equals(Buffer.from(sent.outgoing.message.body)),
+      ).toBe(true);
       expect(deadLetter?.message.key).toBe('dead');
       expect(deadLetter?.message.headers[`${await attributePrefix()}id`]).toBe(sent.envelope.id);
     });
@@ -308,8 +325,14 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       const template = good(0);
       const headers = template.message.headers;
       const prefix = await attributePrefix();
-      const raw = (patch: Partial<Record<string, string | undefined>>, body: Uint8Array | string) => {
-        const merged: Record<string, string> = { ...headers, [`${prefix}id`]: uniqueNamespace('poison') };
+      const raw = (
+        patch: Partial<Record<string, string | undefined>>,
+        body: Uint8Array | string,
+      ) => {
+        const merged: Record<string, string> = {
+          ...headers,
+          [`${prefix}id`]: uniqueNamespace('poison'),
+        };
         for (const [name, value] of Object.entries(patch)) {
           if (value === undefined) delete merged[name];
           else merged[name] = value;
@@ -317,7 +340,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         return {
           channel: template.channel,
           type: template.type,
-          message: { key: 'same-key', headers: merged, body: typeof body === 'string' ? Buffer.from(body) : body },
+          message: {
+            key: 'same-key',
+            headers: merged,
+            body: typeof body === 'string' ? Buffer.from(body) : body,
+          },
         };
       };
       const transport = await options.createTransport();
@@ -326,9 +353,15 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await transport.publish([
         raw({}, '{not json'),
         raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
-        raw({ [`${prefix}type`]: `${contract.type}.unknown` }, JSON.stringify({ key: 'same-key', seq: 1 })),
+        raw(
+          { [`${prefix}type`]: `${contract.type}.unknown` },
+          JSON.stringify({ key: 'same-key', seq: 1 }),
+        ),
         raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
-        raw({ [`${prefix}id`]: undefined, [`${prefix}source`]: undefined }, JSON.stringify({ key: 'same-key', seq: 1 })),
+        raw(
+          { [`${prefix}id`]: undefined, [`${prefix}source`]: undefined },
+          JSON.stringify({ key: 'same-key', seq: 1 }),
+        ),
         raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
       ]);
       await transport.publish([good(2), good(3)]);
@@ -412,7 +445,10 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         handlers: [on(contract, (event) => finishedByB.add(event.id))],
       });
       await busB.start();
-      await wait(() => sent.every((envelope) => finishedByB.has(envelope.id)), 'every event to be handled by the second member');
+      await wait(
+        () => sent.every((envelope) => finishedByB.has(envelope.id)),
+        'every event to be handled by the second member',
+      );
     });
 
     it('stops gracefully: running handlers finish and are not redelivered', async () => {
@@ -433,13 +469,19 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         ],
       });
       await busA.start();
-      await busA.publishBatch(Array.from({ length: 5 }, (_, seq) => busA.prepare(contract, { key: `g${seq}`, seq })));
+      await busA.publishBatch(
+        Array.from({ length: 5 }, (_, seq) => busA.prepare(contract, { key: `g${seq}`, seq })),
+      );
       await wait(() => started.distinct === 5, 'five handlers to start');
       await busA.stop({ deadlineMs: 10_000 });
       expect(finished.total).toBe(5);
       const redelivered = new Tally();
       const busB = await newBus();
-      busB.subscribe({ group: 'graceful', startFrom: 'earliest', handlers: [on(contract, (event) => redelivered.add(event.id))] });
+      busB.subscribe({
+        group: 'graceful',
+        startFrom: 'earliest',
+        handlers: [on(contract, (event) => redelivered.add(event.id))],
+      });
       await busB.start();
       await sleep(1000);
       expect(redelivered.total).toBe(0);
@@ -460,7 +502,9 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       for (let offset = 0; offset < batchSize; offset += 500) {
         const count = Math.min(500, batchSize - offset);
         const sent = await bus.publishBatch(
-          Array.from({ length: count }, (_, i) => bus.prepare(contract, { key: `b${(offset + i) % 97}`, seq: offset + i })),
+          Array.from({ length: count }, (_, i) =>
+            bus.prepare(contract, { key: `b${(offset + i) % 97}`, seq: offset + i }),
+          ),
         );
         ids.push(...sent.map((envelope) => envelope.id));
       }

@@ -31,7 +31,9 @@ export interface DeadLetterAdmin {
   redriveDeadLetters(request: RedriveRequest): Promise<number>;
 }
 
-export function hasDeadLetterAdmin<T extends object>(transport: T): transport is T & DeadLetterAdmin {
+export function hasDeadLetterAdmin<T extends object>(
+  transport: T,
+): transport is T & DeadLetterAdmin {
   const candidate = transport as Partial<DeadLetterAdmin>;
   return (
     typeof candidate.listDeadLetters === 'function' &&

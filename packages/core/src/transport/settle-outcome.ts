@@ -9,7 +9,11 @@ export type SettleOutcome =
    * Deliver again to this group only, after `delayMs`, with `headers` replacing
    * the message's headers (they carry the attempt count core reads back).
    */
-  | { readonly type: 'retry'; readonly delayMs: number; readonly headers: Readonly<Record<string, string>> }
+  | {
+      readonly type: 'retry';
+      readonly delayMs: number;
+      readonly headers: Readonly<Record<string, string>>;
+    }
   /**
    * Move to the dead-letter queue: the original key and body, with `headers`
    * (original headers plus the failure metadata) replacing the message's.

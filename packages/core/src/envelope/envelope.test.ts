@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineEvent } from '../contract/define-event';
+import { ErrorCodes } from '../errors/error-codes';
+import { createEnvelope } from './create-envelope';
+import { isUuidV7, uuidv7 } from './uuid-v7';
+
+const Thing = defineEvent({
+  type: 'thing.made',
+  schema: z.object({ id: z.string() }),
+  description: 'x',
+  partitionKey: (thing) => thing.id,
+});
+
+describe('uuidv7', () => {
+  it('makes RFC 9562 version 7 ids that carry the time', () => {
+    const now = Date.UTC(2026, 10, 22, 12, 0, 0);
+    const id = uuidv7(now + 10_000);
+    expect(isUuidV7(id)).toBe(true);
+    expect(Number.parseInt(id.replace('-', '').slice(0, 12), 16)).toBe(now + 10_000);
+  });
+
+  it('is unique and sorts in creation order, even many per millisecond', () => {
+    const ids = Array.from({ length: 20_000 }, () => uuidv7());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('stays ordered when the clock steps back', () => {
+    const first = uuidv7(Date.now() + 60_000);
+    const second = uuidv7(Date.now());
+    expect(second > first).toBe(true);
+  });
+
+  it('rejects other formats', () => {
+    expect(isUuidV7('6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe(false);
+    expect(isUuidV7('not-an-id')).toBe(false);
+  });
+});
+
+describe('createEnvelope', () => {
+  it('fills id, time, correlation and partition key', () => {
+    const before = Date.now();
+    const envelope = createEnvelope(Thing, { id: 't-1' }, '/svc');
+    expect(isUuidV7(envelope.id)).toBe(true);
+    expect(envelope).toMatchObject({
+      specversion: '1.0',
+      source: '/svc',
+      type: 'thing.made',
+      datacontenttype: 'application/json',
+      dataversion: 1,
+      correlationid: envelope.id,
+      partitionkey: 't-1',
+      data: { id: 't-1' },
+    });
+    expect(Date.parse(envelope.time ?? '')).toBeGreaterThanOrEqual(before - 1);
+  });
+
+  it('keeps given options', () => {
+    const envelope = createEnvelope(Thing, { id: 't' }, '/svc', {
+      id: 'fixed',
+      time: new Date('2026-03-04T05:06:07.089Z'),
+      partitionKey: 'other',
+      correlationId: 'c',
+      causationId: 'p',
+      sequence: 0,
+    });
+    expect(envelope).toMatchObject({
+      id: 'fixed',
+      time: '2026-03-04T05:06:07.089Z',
+      partitionkey: 'other',
+      correlationid: 'c',
+      causationid: 'p',
+      sequence: 0,
+    });
+  });
+
+  it.each([
+    [{ id: '' }, /empty/],
+    [{ traceparent: 'nope' }, /traceparent/],
+    [{ sequence: -1 }, /sequence/],
+    [{ sequence: 1.5 }, /sequence/],
+    [{ time: 'not a date' }, /time/],
+  ])('rejects bad options %j with EDAKIT_INVALID_OPTIONS', (options, message) => {
+    expect(() => createEnvelope(Thing, { id: 't' }, '/svc', options)).toThrowError(message);
+    expect(() => createEnvelope(Thing, { id: 't' }, '/svc', options)).toThrowError(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTIONS }),
+    );
+  });
+});

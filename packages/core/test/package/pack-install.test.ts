@@ -1,0 +1,187 @@
+/**
+ * Proves the published artifact works: packs @edakit/core with `npm pack`, installs the tarball
+ * into a scratch project outside the repo, then loads it from ESM and CommonJS and type-checks it
+ * under `--module node16`. Needs `dist/` (turbo runs `build` before `test`) and npm registry access
+ * for the `zod` dependency.
+ */
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const packageDir = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const repoRoot = resolve(packageDir, '../..');
+const tscBin = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+const setupTimeout = 180_000;
+
+/** The parent `npm run` exports npm_* variables (prefix, workspace...) that must not leak. */
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key) && key !== 'INIT_CWD') environment[key] = value;
+  }
+  environment.npm_config_update_notifier = 'false';
+  return environment;
+}
+
+function run(command: string, args: string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: cleanEnvironment(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: setupTimeout,
+  });
+}
+
+function describeFailure(result: SpawnSyncReturns<string>): string {
+  return `exit ${result.status}${result.error ? ` (${result.error.message})` : ''}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+function runOk(command: string, args: string[], cwd: string): string {
+  const result = run(command, args, cwd);
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${describeFailure(result)}`);
+  }
+  return result.stdout;
+}
+
+interface PackResult {
+  filename: string;
+  files: { path: string }[];
+}
+
+describe('packed @edakit/core', () => {
+  let workDir = '';
+  let projectDir = '';
+  let packedFiles: string[] = [];
+
+  beforeAll(() => {
+    if (!existsSync(join(packageDir, 'dist', 'index.js'))) {
+      throw new Error('packages/core/dist is missing: run `npm run build` first');
+    }
+    workDir = mkdtempSync(join(tmpdir(), 'edakit-pack-'));
+    const packOutput = runOk('npm', ['pack', '--json', '--pack-destination', workDir], packageDir);
+    const [packed] = JSON.parse(packOutput.slice(packOutput.indexOf('['))) as PackResult[];
+    if (!packed) throw new Error(`npm pack printed no result: ${packOutput}`);
+    packedFiles = packed.files.map((file) => file.path).sort();
+
+    projectDir = join(workDir, 'project');
+    mkdirSync(projectDir);
+    // "commonjs" makes the plain .ts file below a CommonJS module under --module node16.
+    writeFileSync(
+      join(projectDir, 'package.json'),
+      `${JSON.stringify({ name: 'edakit-pack-check', private: true, type: 'commonjs' }, null, 2)}\n`,
+    );
+    runOk(
+      'npm',
+      [
+        'install',
+        join(workDir, packed.filename),
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--no-package-lock',
+      ],
+      projectDir,
+    );
+  }, setupTimeout);
+
+  afterAll(() => {
+    if (workDir && !process.env.EDAKIT_KEEP_PACK_DIR) {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+
+  it('ships dist for both module formats and no sources or tests', () => {
+    for (const file of [
+      'dist/index.js',
+      'dist/index.cjs',
+      'dist/index.d.ts',
+      'dist/index.d.cts',
+      'dist/testing/index.js',
+      'dist/testing/index.cjs',
+      'dist/testing/index.d.ts',
+      'dist/testing/index.d.cts',
+      'package.json',
+    ]) {
+      expect(packedFiles).toContain(file);
+    }
+    expect(packedFiles.filter((file) => /^(src|test)\//.test(file))).toEqual([]);
+    expect(packedFiles.filter((file) => file.startsWith('dist/demo.'))).toEqual([]);
+  });
+
+  it('loads from an ES module', () => {
+    writeFileSync(
+      join(projectDir, 'esm-check.mjs'),
+      "import { defineEvent } from '@edakit/core';\nconsole.log(typeof defineEvent);\n",
+    );
+    const result = run('node', ['esm-check.mjs'], projectDir);
+    expect(result.status, describeFailure(result)).toBe(0);
+    expect(result.stdout.trim()).toBe('function');
+  });
+
+  it('loads from CommonJS', () => {
+    writeFileSync(
+      join(projectDir, 'cjs-check.cjs'),
+      "const { defineEvent } = require('@edakit/core');\nconsole.log(typeof defineEvent);\n",
+    );
+    const result = run('node', ['cjs-check.cjs'], projectDir);
+    expect(result.status, describeFailure(result)).toBe(0);
+    expect(result.stdout.trim()).toBe('function');
+  });
+
+  it('resolves @edakit/core/testing under import and require', () => {
+    // Resolution only: loading it needs the optional vitest peer, which this project lacks.
+    writeFileSync(
+      join(projectDir, 'resolve-check.mjs'),
+      [
+        "import { createRequire } from 'node:module';",
+        "import { fileURLToPath } from 'node:url';",
+        'const require = createRequire(import.meta.url);',
+        "console.log(fileURLToPath(import.meta.resolve('@edakit/core/testing')));",
+        "console.log(require.resolve('@edakit/core/testing'));",
+        "console.log(require.resolve('@edakit/core/package.json'));",
+        '',
+      ].join('\n'),
+    );
+    const result = run('node', ['resolve-check.mjs'], projectDir);
+    expect(result.status, describeFailure(result)).toBe(0);
+    const [esmPath, cjsPath, manifestPath] = result.stdout.trim().split('\n');
+    expect(esmPath).toMatch(/[\\/]dist[\\/]testing[\\/]index\.js$/);
+    expect(cjsPath).toMatch(/[\\/]dist[\\/]testing[\\/]index\.cjs$/);
+    expect(manifestPath).toMatch(/[\\/]@edakit[\\/]core[\\/]package\.json$/);
+  });
+
+  it('type-checks from .ts (CommonJS), .mts and .cts under --module node16', () => {
+    const source = [
+      "import { defineEvent } from '@edakit/core';",
+      '',
+      'export type DefineEvent = typeof defineEvent;',
+      'export const define: (...args: never[]) => unknown = defineEvent;',
+      '',
+    ].join('\n');
+    for (const file of ['check.ts', 'check-esm.mts', 'check-cjs.cts']) {
+      writeFileSync(join(projectDir, file), source);
+    }
+    const result = run(
+      'node',
+      [
+        tscBin,
+        '--noEmit',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--strict',
+        'check.ts',
+        'check-esm.mts',
+        'check-cjs.cts',
+      ],
+      projectDir,
+    );
+    expect(result.status, describeFailure(result)).toBe(0);
+  });
+});
