@@ -324,6 +324,6 @@ describe('decode', () => {
       withHeaders(withBody(message, body), { 'content-type': 'application/json; charset=utf-8' }),
       { resolve },
     );
-    expect(event.data.orderId).toBe('__proto__ constructor prototype');
+    expect(event.data).toMatchObject({ orderId: '__proto__ constructor prototype' });
   });
 });

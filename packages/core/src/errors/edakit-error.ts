@@ -27,7 +27,6 @@ export class EdakitError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly context: ErrorContext;
-  private readonly [marker] = true;
 
   constructor(code: ErrorCode, message: string, options: EdakitErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -35,6 +34,7 @@ export class EdakitError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.context = options.context ?? {};
+    Object.defineProperty(this, marker, { value: true });
   }
 
   /**

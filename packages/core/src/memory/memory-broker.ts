@@ -1,6 +1,7 @@
 import type { WireMessage } from '../codec/wire-message';
 import { readDeadLetterInfo } from '../dead-letter/dead-letter-info';
 import { withoutFailureHeaders } from '../dead-letter/failure-headers';
+import { DeadLetterNotFoundError } from '../errors/handling-errors';
 import { KeyedQueue } from '../scheduling/keyed-queue';
 import type { DeadLetter } from '../transport/dead-letter-admin';
 import type { SettleOutcome } from '../transport/settle-outcome';
@@ -23,7 +24,7 @@ export interface MemberConsumer {
 interface GroupState {
   readonly name: string;
   readonly channels: Set<string>;
-  /** Types bound, like RabbitMQ bindings; empty = every type of the channels. */
+  /** Types bound (routing 'type'); empty = every type of the channels. */
   readonly types: Set<string>;
   readonly queue: KeyedQueue<QueuedMessage>;
   readonly members: MemberConsumer[];
@@ -34,6 +35,11 @@ interface GroupState {
 export interface MemoryBrokerOptions {
   /** Messages kept per channel for groups that start from the earliest. Default 100 000. */
   readonly retention?: number;
+  /**
+   * What a group receives: only the types it handles, as RabbitMQ bindings do
+   * (default), or every type on its channels, as a Kafka topic does.
+   */
+  readonly routing?: 'type' | 'channel';
 }
 
 /**
@@ -45,10 +51,12 @@ export class MemoryBroker {
   private readonly logs = new Map<string, QueuedMessage[]>();
   private readonly groups = new Map<string, GroupState>();
   private readonly retention: number;
+  private readonly routeByType: boolean;
   private deadLetterCounter = 0;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.retention = options.retention ?? 100_000;
+    this.routeByType = (options.routing ?? 'type') === 'type';
   }
 
   publish(messages: readonly OutgoingMessage[]): void {
@@ -85,7 +93,7 @@ export class MemoryBroker {
       };
       this.groups.set(groupName, group);
       for (const channel of channels) group.channels.add(channel);
-      for (const type of types) group.types.add(type);
+      if (this.routeByType) for (const type of types) group.types.add(type);
       if (startFrom === 'earliest') {
         for (const channel of channels) {
           for (const entry of this.logs.get(channel) ?? []) {
@@ -95,7 +103,7 @@ export class MemoryBroker {
       }
     } else {
       for (const channel of channels) group.channels.add(channel);
-      for (const type of types) group.types.add(type);
+      if (this.routeByType) for (const type of types) group.types.add(type);
     }
     group.members.push(member);
     this.dispatch(group);
@@ -186,11 +194,13 @@ export class MemoryBroker {
   /** Sends dead letters back to their group only, without the failure headers. */
   redrive(groupName: string, ids: readonly string[]): number {
     const group = this.groups.get(groupName);
+    // Check every id first: a redrive moves all it was asked to, or nothing.
+    const missing = ids.find((id) => !group?.deadLetters.has(id));
+    if (missing !== undefined) throw new DeadLetterNotFoundError(missing, { group: groupName });
     if (!group) return 0;
     let count = 0;
     for (const id of ids) {
-      const deadLetter = group.deadLetters.get(id);
-      if (!deadLetter) continue;
+      const deadLetter = group.deadLetters.get(id) as DeadLetter;
       group.deadLetters.delete(id);
       const message = {
         ...deadLetter.message,
