@@ -116,6 +116,22 @@ describe('defineEvent', () => {
     expect(v1.version).toBe(1);
   });
 
+  it('evolve() asks for the partition key again instead of silently dropping it', () => {
+    const v1 = defineEvent({
+      type: 'order.created',
+      schema,
+      description: 'v1',
+      partitionKey: (d) => d.orderId,
+    });
+    const next = {
+      schema: z.object({ id: z.string() }),
+      upcast: (old: { orderId: string }) => ({ id: old.orderId }),
+    };
+    expect(() => v1.evolve(next)).toThrowError(/needs a partitionKey/);
+    const v2 = v1.evolve({ ...next, partitionKey: (d) => d.id });
+    expect(v2.partitionKey?.({ id: 'o-1' })).toBe('o-1');
+  });
+
   it('evolve() rejects a missing schema or upcaster', () => {
     const v1 = defineEvent({ type: 'order.created', schema, description: 'v1' });
     expect(() =>

@@ -104,6 +104,13 @@ function buildContract<TType extends string, TSchema extends z.ZodType>(
           { eventType: parts.type },
         );
       }
+      if (parts.partitionKey !== undefined && next.partitionKey === undefined) {
+        // Silently losing the key would silently lose per-aggregate order.
+        throw new InvalidContractError(
+          `evolve() of "${parts.type}" to v${parts.version + 1} needs a partitionKey: v${parts.version} has one, and the data shape may have changed`,
+          { eventType: parts.type, version: parts.version + 1 },
+        );
+      }
       const upcasters = new Map(parts.upcasters);
       upcasters.set(parts.version, next.upcast as Upcaster);
       const previousSchemas = new Map(parts.previousSchemas);

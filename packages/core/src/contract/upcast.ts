@@ -5,8 +5,9 @@ import { toValidationIssues } from './validate';
 
 /**
  * Brings data written at `fromVersion` up to the contract's version, one step at
- * a time. Old data is checked against its own schema when the contract knows it
- * (contracts built with `evolve()`), so each upcaster gets the shape it expects.
+ * a time. The written data is first checked against its own version's schema
+ * when the contract knows it (contracts built with `evolve()`), so the first
+ * upcaster gets the shape it expects.
  */
 export function upcast(
   contract: AnyEventContract,
@@ -18,18 +19,20 @@ export function upcast(
     throw new UnsupportedVersionError(fromVersion, contract.version, context);
   }
   let current = data;
-  for (let version = fromVersion; version < contract.version; version++) {
-    const schema = contract.previousSchemas.get(version);
-    if (schema) {
-      const result = schema.safeParse(current);
-      if (!result.success) {
-        throw new ValidationError(toValidationIssues(result.error.issues), {
-          ...context,
-          version,
-        });
-      }
-      current = result.data;
+  // Only the written data is untrusted; what our own upcasters produce is checked
+  // once, against the latest schema, by the caller.
+  const writtenSchema = contract.previousSchemas.get(fromVersion);
+  if (writtenSchema) {
+    const result = writtenSchema.safeParse(current);
+    if (!result.success) {
+      throw new ValidationError(toValidationIssues(result.error.issues), {
+        ...context,
+        version: fromVersion,
+      });
     }
+    current = result.data;
+  }
+  for (let version = fromVersion; version < contract.version; version++) {
     // checkUpcasters guarantees the chain is complete at definition time.
     const step = contract.upcasters.get(version) as (data: Record<string, unknown>) => unknown;
     try {

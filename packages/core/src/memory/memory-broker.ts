@@ -64,7 +64,10 @@ export class MemoryBroker {
       const entry: QueuedMessage = { channel, type, message };
       const log = this.logs.get(channel) ?? [];
       log.push(entry);
-      if (log.length > this.retention) log.splice(0, log.length - this.retention);
+      // Trim in bulk: splicing one message off the front per publish is O(n) each time.
+      if (log.length > this.retention + Math.max(1024, this.retention / 8)) {
+        log.splice(0, log.length - this.retention);
+      }
       this.logs.set(channel, log);
       for (const group of this.groups.values()) {
         if (accepts(group, entry)) group.queue.push(message.key, entry);
@@ -96,7 +99,8 @@ export class MemoryBroker {
       if (this.routeByType) for (const type of types) group.types.add(type);
       if (startFrom === 'earliest') {
         for (const channel of channels) {
-          for (const entry of this.logs.get(channel) ?? []) {
+          const log = this.logs.get(channel) ?? [];
+          for (const entry of log.slice(Math.max(0, log.length - this.retention))) {
             if (accepts(group, entry)) group.queue.push(entry.message.key, entry);
           }
         }
