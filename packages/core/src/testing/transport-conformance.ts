@@ -58,13 +58,26 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     return bus;
   };
 
+  /** Starts a bus and waits until its consumers are ready (a Kafka group has joined). */
+  const started = async (bus: Bus): Promise<void> => {
+    await bus.start();
+    await waitFor(async () => (await bus.health()).status === 'up', {
+      timeoutMs,
+      description: 'the bus to report healthy after start',
+    });
+  };
+
   /** Reads a group's dead letters through a separate transport, as an operator would. */
-  const deadLettersOf = async (group: string, expected: number): Promise<DeadLetter[]> => {
+  const deadLettersOf = async (
+    group: string,
+    channel: string,
+    expected: number,
+  ): Promise<DeadLetter[]> => {
     const admin = await adminTransport();
     try {
       return await waitFor(
         async () => {
-          const list = await admin.listDeadLetters({ group });
+          const list = await admin.listDeadLetters({ group, channel });
           return list.length >= expected ? list : undefined;
         },
         { timeoutMs, description: `${expected} dead letter(s) in group ${group}` },
@@ -113,7 +126,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         startFrom: 'earliest',
         handlers: [on(contract, (event) => void received.push(event))],
       });
-      await bus.start();
+      await started(bus);
       const sent = await bus.publish(
         contract,
         { key: 'k-1', seq: 7, note: 'naïve ✓' },
@@ -151,7 +164,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           handlers: [on(contract, (event) => tallies[group].add(event.id))],
         });
       }
-      await bus.start();
+      await started(bus);
       const sent = await bus.publishBatch(
         Array.from({ length: 20 }, (_, seq) => bus.prepare(contract, { key: `k${seq % 4}`, seq })),
       );
@@ -186,7 +199,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           ],
         });
       });
-      await Promise.all(members.map((bus) => bus.start()));
+      await Promise.all(members.map(started));
       const publisher = members[0] as Bus;
       await publisher.publishBatch(
         Array.from({ length: 200 }, (_, seq) =>
@@ -228,7 +241,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           }),
         ],
       });
-      await bus.start();
+      await started(bus);
       await bus.publishBatch(
         Array.from({ length: keys * perKey }, (_, seq) =>
           bus.prepare(contract, { key: `key-${seq % keys}`, seq }),
@@ -260,7 +273,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           }),
         ],
       });
-      await bus.start();
+      await started(bus);
       await bus.publish(contract, { key: 'r', seq: 1 });
       await wait(() => attempts.length === 4, 'four attempts');
       await sleep(retryDelayMs * 3);
@@ -285,10 +298,10 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           }),
         ],
       });
-      await bus.start();
+      await started(bus);
       const sent = bus.prepare(contract, { key: 'dead', seq: 3 });
       await bus.publishBatch([sent]);
-      const [deadLetter] = await deadLettersOf('exhausted', 1);
+      const [deadLetter] = await deadLettersOf('exhausted', contract.channel, 1);
       expect(calls).toBe(6);
       expect(deadLetter?.info).toMatchObject({
         reason: ErrorCodes.RETRIES_EXHAUSTED,
@@ -320,7 +333,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         startFrom: 'earliest',
         handlers: [on(contract, (event) => void handled.push(event.data.seq))],
       });
-      await bus.start();
+      await started(bus);
       const good = (seq: number) => bus.prepare(contract, { key: 'same-key', seq }).outgoing;
       const template = good(0);
       const headers = template.message.headers;
@@ -368,7 +381,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await transport.close();
       await wait(() => handled.length === 3, 'the good events around the poison');
       expect(handled).toEqual([1, 2, 3]);
-      const deadLetters = await deadLettersOf('poison', 6);
+      const deadLetters = await deadLettersOf('poison', contract.channel, 6);
       expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
         [
           ErrorCodes.DECODE_FAILED,
@@ -402,13 +415,15 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           }),
         ],
       });
-      await bus.start();
+      await started(bus);
       const sent = await bus.publish(contract, { key: 'redrive', seq: 1 });
-      await deadLettersOf('redrive', 1);
+      await deadLettersOf('redrive', contract.channel, 1);
       broken = false;
       const admin = await adminTransport();
       try {
-        expect(await admin.redriveDeadLetters({ group: 'redrive' })).toBe(1);
+        expect(
+          await admin.redriveDeadLetters({ group: 'redrive', channel: contract.channel }),
+        ).toBe(1);
       } finally {
         await admin.close();
       }
@@ -418,7 +433,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
 
     it('redelivers unfinished work to another member when a consumer stops mid-batch', async () => {
       const { contract } = await setup();
-      const started = new Tally();
+      const takenIds = new Tally();
       const finishedByB = new Tally();
       const busA = await newBus();
       busA.subscribe({
@@ -427,16 +442,16 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         concurrency: 4,
         handlers: [
           on(contract, async (event) => {
-            started.add(event.id);
+            takenIds.add(event.id);
             await new Promise(() => {}); // hangs: this consumer "dies" with the work
           }),
         ],
       });
-      await busA.start();
+      await started(busA);
       const sent = await busA.publishBatch(
         Array.from({ length: 10 }, (_, seq) => busA.prepare(contract, { key: `h${seq}`, seq })),
       );
-      await wait(() => started.distinct >= 4, 'the first consumer to take work');
+      await wait(() => takenIds.distinct >= 4, 'the first consumer to take work');
       await busA.stop({ deadlineMs: 100 });
       const busB = await newBus();
       busB.subscribe({
@@ -444,7 +459,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         startFrom: 'earliest',
         handlers: [on(contract, (event) => finishedByB.add(event.id))],
       });
-      await busB.start();
+      await started(busB);
       await wait(
         () => sent.every((envelope) => finishedByB.has(envelope.id)),
         'every event to be handled by the second member',
@@ -454,7 +469,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     it('stops gracefully: running handlers finish and are not redelivered', async () => {
       const { contract } = await setup();
       const finished = new Tally();
-      const started = new Tally();
+      const takenIds = new Tally();
       const busA = await newBus();
       busA.subscribe({
         group: 'graceful',
@@ -462,17 +477,17 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         concurrency: 5,
         handlers: [
           on(contract, async (event) => {
-            started.add(event.id);
+            takenIds.add(event.id);
             await sleep(300);
             finished.add(event.id);
           }),
         ],
       });
-      await busA.start();
+      await started(busA);
       await busA.publishBatch(
         Array.from({ length: 5 }, (_, seq) => busA.prepare(contract, { key: `g${seq}`, seq })),
       );
-      await wait(() => started.distinct === 5, 'five handlers to start');
+      await wait(() => takenIds.distinct === 5, 'five handlers to start');
       await busA.stop({ deadlineMs: 10_000 });
       expect(finished.total).toBe(5);
       const redelivered = new Tally();
@@ -482,7 +497,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         startFrom: 'earliest',
         handlers: [on(contract, (event) => redelivered.add(event.id))],
       });
-      await busB.start();
+      await started(busB);
       await sleep(1000);
       expect(redelivered.total).toBe(0);
     });
@@ -497,7 +512,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         concurrency: 32,
         handlers: [on(contract, (event) => tally.add(event.id))],
       });
-      await bus.start();
+      await started(bus);
       const ids: string[] = [];
       for (let offset = 0; offset < batchSize; offset += 500) {
         const count = Math.min(500, batchSize - offset);

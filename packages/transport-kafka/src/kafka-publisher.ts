@@ -1,0 +1,153 @@
+import { type Logger, PublishError } from '@edakit/core';
+import type { CompressionTypes, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+
+/** Errors after which an idempotent producer cannot go on: it must be recreated (kafkajs#598). */
+const FATAL_PRODUCER_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'PRODUCER_FENCED',
+]);
+
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly message: Message;
+  /** Bytes the record adds to a request (value, key, headers). */
+  readonly size: number;
+}
+
+/**
+ * The transport's one producer: idempotent, acks from all in-sync replicas,
+ * one request in flight (kafkajs#598). Sends resolve only once the broker
+ * acknowledged. A fatal producer error recreates the producer.
+ */
+export class KafkaPublisher {
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  recreated = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: {
+      compression?: CompressionTypes | undefined;
+      maxBatchBytes: number;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Sends records in order, split into requests of at most maxBatchBytes. */
+  send(records: readonly OutgoingRecord[]): Promise<void> {
+    // One send at a time keeps order across calls and the single in-flight rule.
+    const sending = this.queue.then(() => this.sendChunks(records));
+    this.queue = sending.catch(() => undefined);
+    return sending;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    const producer = this.producer;
+    this.producer = undefined;
+    this.connecting = undefined;
+    await producer?.disconnect();
+  }
+
+  get connected(): boolean {
+    return this.producer !== undefined;
+  }
+
+  private async sendChunks(records: readonly OutgoingRecord[]): Promise<void> {
+    let chunk: OutgoingRecord[] = [];
+    let bytes = 0;
+    for (const record of records) {
+      if (chunk.length > 0 && bytes + record.size > this.options.maxBatchBytes) {
+        await this.sendOnce(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(record);
+      bytes += record.size;
+    }
+    if (chunk.length > 0) await this.sendOnce(chunk);
+  }
+
+  private async sendOnce(
+    records: readonly OutgoingRecord[],
+    recreatedAlready = false,
+  ): Promise<void> {
+    const producer = await this.connect();
+    const byTopic = new Map<string, Message[]>();
+    for (const record of records) {
+      const list = byTopic.get(record.topic) ?? [];
+      list.push(record.message);
+      byTopic.set(record.topic, list);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({
+      topic,
+      messages,
+    }));
+    try {
+      await producer.sendBatch({ topicMessages, acks: -1, compression: this.options.compression });
+    } catch (error) {
+      if (!recreatedAlready && isFatalProducerError(error)) {
+        this.options.logger.warn(
+          { error: (error as Error).message },
+          'kafka producer hit a fatal error: recreating it',
+        );
+        await this.recreate();
+        return this.sendOnce(records, true);
+      }
+      const first = records[0];
+      throw new PublishError(
+        `Kafka did not acknowledge ${records.length} message(s): ${(error as Error).message}`,
+        {
+          cause: error,
+          context: { topic: first?.topic, count: records.length },
+          retryable: isRetriable(error),
+        },
+      );
+    }
+  }
+
+  private connect(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      try {
+        await producer.connect();
+      } catch (error) {
+        this.connecting = undefined;
+        throw error;
+      }
+      this.producer = producer;
+      return producer;
+    })();
+    return this.connecting;
+  }
+
+  private async recreate(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    this.connecting = undefined;
+    this.recreated++;
+    await old?.disconnect().catch(() => undefined);
+  }
+}
+
+function isFatalProducerError(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string' && FATAL_PRODUCER_ERRORS.has(type)) return true;
+    if (current === (current as { cause?: unknown }).cause) break;
+  }
+  return false;
+}
+
+function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown }).retriable !== false;
+}
