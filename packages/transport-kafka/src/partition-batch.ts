@@ -20,7 +20,7 @@ export interface BatchDependencies {
   readonly retryMode: RetryMode;
   /** Core's handling of one delivery. */
   handle(delivery: Delivery): Promise<SettleOutcome>;
-  /** Carries out retry / deadLetter by producing to the retry or DLQ topic. */
+  /** Carries out retry / deadLetter by producing to the retry or DLQ topic (not called for acks). */
   settle(outcome: SettleOutcome, message: KafkaMessage, delivery: Delivery): Promise<void>;
   /** True once the consumer is stopping. */
   stopping(): boolean;
@@ -78,7 +78,7 @@ export async function processBatch(
           delivery = { ...delivery, message: { ...delivery.message, headers: outcome.headers } };
           continue;
         }
-        await dependencies.settle(outcome, message, delivery);
+        if (outcome.type !== 'ack') await dependencies.settle(outcome, message, delivery);
         finished.add(message.offset);
         resolveFinished();
         return;
