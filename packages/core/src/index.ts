@@ -44,7 +44,7 @@ export { ContractRegistry } from './contract/registry';
 export { upcast } from './contract/upcast';
 export { validate } from './contract/validate';
 export { type DeadLetterInfo, readDeadLetterInfo } from './dead-letter/dead-letter-info';
-export { FailureHeaders, withoutFailureHeaders } from './dead-letter/failure-headers';
+export { FailureHeaders, headersForRedrive } from './dead-letter/failure-headers';
 // Envelope and codec
 export { createEnvelope } from './envelope/create-envelope';
 export type { EventEnvelope, PublishOptions } from './envelope/event-envelope';

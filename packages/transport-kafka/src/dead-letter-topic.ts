@@ -3,7 +3,7 @@ import {
   type DeadLetter,
   DeadLetterNotFoundError,
   readDeadLetterInfo,
-  withoutFailureHeaders,
+  headersForRedrive,
 } from '@edakit/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { recordSize } from './kafka-group-consumer';
@@ -65,7 +65,7 @@ export class DeadLetterTopics {
       const channel =
         deadLetter.info.channel ?? this.names.channelOf(deadLetter.id.split('/')[0] ?? '');
       const headers = {
-        ...withoutFailureHeaders(deadLetter.message.headers),
+        ...headersForRedrive(deadLetter.message.headers),
         [RETRY_DUE_AT_HEADER]: String(Date.now()),
       };
       const value = Buffer.from(deadLetter.message.body);

@@ -263,11 +263,15 @@ describe('handling', () => {
       group: 'two',
       retry: { immediate: 2, delayed: [] },
       handlers: [
-        on(OrderCreated, () => void calls.first++),
-        on(OrderCreated, () => {
-          calls.second++;
-          if (calls.second < 3) throw new Error('flaky');
-        }),
+        on(OrderCreated, () => void calls.first++, { name: 'first' }),
+        on(
+          OrderCreated,
+          () => {
+            calls.second++;
+            if (calls.second < 3) throw new Error('flaky');
+          },
+          { name: 'second' },
+        ),
       ],
     });
     await bus.start();
@@ -459,5 +463,226 @@ describe('stop', () => {
     // A stop is not the event's failure: no attempt was counted against it.
     expect(seen).toEqual([{ id: sent.id, attempt: 1 }]);
     await second.stop();
+  });
+});
+
+describe('review findings', () => {
+  it('waits for a timed-out handler to settle before the next attempt or event of its key', async () => {
+    const { bus, transport } = setup();
+    let running = 0;
+    let peak = 0;
+    const finished: number[] = [];
+    const Keyed = defineEvent({
+      type: 'order.keyed',
+      schema: z.object({ n: z.number() }),
+      description: 'x',
+      partitionKey: () => 'one-key',
+    });
+    bus.subscribe({
+      group: 'timeouts',
+      handlerTimeoutMs: 20,
+      retry: { immediate: 1, delayed: [] },
+      handlers: [
+        on(Keyed, async (event) => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((resolve) => setTimeout(resolve, event.data.n === 1 ? 60 : 1)); // ignores its signal
+          running--;
+          finished.push(event.data.n);
+        }),
+      ],
+    });
+    await bus.start();
+    await bus.publish(Keyed, { n: 1 });
+    await bus.publish(Keyed, { n: 2 });
+    await waitFor(() => finished.includes(2), { timeoutMs: 2000 });
+    expect(peak).toBe(1);
+    expect(finished).toEqual([1, 1, 2]);
+    expect(
+      (await transport.listDeadLetters({ group: 'timeouts' })).map((d) => d.info.errorCode),
+    ).toEqual([ErrorCodes.HANDLER_TIMEOUT]);
+    await bus.stop();
+  });
+
+  it('survives a logger that throws and a handler that throws an unprintable value', async () => {
+    const angry = {
+      debug() {},
+      info() {},
+      warn() {
+        throw new Error('log sink down');
+      },
+      error() {
+        throw new Error('log sink down');
+      },
+    };
+    const { bus, transport } = setup({ logger: angry });
+    const weird = Object.create(null) as Record<string, unknown>;
+    weird.self = weird;
+    bus.subscribe({
+      group: 'weird',
+      retry: { immediate: 0, delayed: [10] },
+      handlers: [
+        on(OrderPaid, () => {
+          throw weird;
+        }),
+      ],
+    });
+    await bus.start();
+    await bus.publish(OrderPaid, { orderId: 'o' });
+    const [deadLetter] = await waitFor(async () => {
+      const list = await transport.listDeadLetters({ group: 'weird' });
+      return list.length > 0 ? list : undefined;
+    });
+    expect(deadLetter?.info).toMatchObject({
+      errorMessage: '[unprintable value]',
+      attempts: 2,
+      retries: 1,
+    });
+    await bus.stop();
+  });
+
+  it('runs every sibling handler before deciding, and skips the ones that succeeded on retries', async () => {
+    const { bus, transport } = setup({ closeTransportOnStop: false });
+    const calls = { charge: 0, email: 0, audit: 0 };
+    bus.subscribe({
+      group: 'siblings',
+      retry: { immediate: 0, delayed: [10, 10] },
+      handlers: [
+        on(
+          OrderCreated,
+          () => {
+            calls.charge++;
+            throw new NonRetryableError('card rejected');
+          },
+          { name: 'charge' },
+        ),
+        on(OrderCreated, () => void calls.email++, { name: 'email' }),
+        on(
+          OrderCreated,
+          () => {
+            calls.audit++;
+            if (calls.audit < 2) throw new Error('flaky');
+          },
+          { name: 'audit' },
+        ),
+      ],
+    });
+    await bus.start();
+    await bus.publish(OrderCreated, { orderId: 'o', total: 1 });
+    const [deadLetter] = await waitFor(async () => {
+      const list = await transport.listDeadLetters({ group: 'siblings' });
+      return list.length > 0 ? list : undefined;
+    });
+    expect(calls).toEqual({ charge: 1, email: 1, audit: 1 });
+    expect(JSON.parse(deadLetter?.message.headers[FailureHeaders.handledBy] ?? '[]')).toEqual([
+      'email',
+    ]);
+    await transport.redriveDeadLetters({ group: 'siblings' });
+    await waitFor(() => calls.audit === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // After the redrive only charge (failed) and audit (failed) ran again; email did not.
+    expect(calls).toEqual({ charge: 2, email: 1, audit: 2 });
+    const [again] = await transport.listDeadLetters({ group: 'siblings' });
+    expect(again?.info).toMatchObject({ redrives: 1, errorMessage: 'card rejected' });
+    expect(again?.info.firstFailureAt).toBe(deadLetter?.info.firstFailureAt);
+    await bus.stop();
+  });
+
+  it('asks for a name when a group has several handlers for one type', () => {
+    const { bus } = setup();
+    expect(() =>
+      bus.subscribe({ group: 'g', handlers: [on(OrderPaid, () => {}), on(OrderPaid, () => {})] }),
+    ).toThrowError(/give each a name/);
+  });
+
+  it('does not count failure headers against the size limit on redelivery', async () => {
+    const { bus, transport } = setup({ maxMessageBytes: 700 });
+    let calls = 0;
+    bus.subscribe({
+      group: 'near-limit',
+      retry: { immediate: 0, delayed: [10] },
+      handlers: [
+        on(OrderPaid, () => {
+          if (++calls === 1) throw new Error('x'.repeat(900));
+        }),
+      ],
+    });
+    await bus.start();
+    await bus.publish(OrderPaid, { orderId: 'o'.repeat(300) });
+    await waitFor(() => calls === 2);
+    expect(await transport.listDeadLetters({ group: 'near-limit' })).toEqual([]);
+    await bus.stop();
+  });
+
+  it('reports a typed error for data JSON cannot carry, and validates limits', async () => {
+    const Big = defineEvent({
+      type: 'big.number',
+      schema: z.object({ n: z.bigint() }),
+      description: 'x',
+    });
+    const { bus } = setup();
+    await expect(bus.publish(Big, { n: 1n })).rejects.toMatchObject({
+      code: ErrorCodes.VALIDATION_FAILED,
+      message: expect.stringContaining('cannot be encoded as JSON'),
+    });
+    expect(() =>
+      createBus({ transport: new InMemoryTransport(), source: '/s', maxMessageBytes: Number.NaN }),
+    ).toThrowError(/maxMessageBytes/);
+    expect(() =>
+      createBus({ transport: new InMemoryTransport(), source: '/s', stopDeadlineMs: -1 }),
+    ).toThrowError(/stopDeadlineMs/);
+  });
+
+  it('stop() during start() waits for it, and a second stop() waits for the first', async () => {
+    const { bus, transport } = setup({ closeTransportOnStop: false });
+    let finished = 0;
+    bus.subscribe({
+      group: 'life',
+      handlers: [
+        on(OrderPaid, async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          finished++;
+        }),
+      ],
+    });
+    const starting = bus.start();
+    const stopping = bus.stop();
+    await Promise.all([starting, stopping]);
+    expect(bus.state).toBe('stopped');
+    expect(transport.broker.stats().life?.members ?? 0).toBe(0);
+
+    const second = setup({ closeTransportOnStop: false });
+    second.bus.subscribe({
+      group: 'life2',
+      handlers: [
+        on(OrderPaid, async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          finished++;
+        }),
+      ],
+    });
+    await second.bus.start();
+    await second.bus.publish(OrderPaid, { orderId: 'o' });
+    void second.bus.stop();
+    expect(() =>
+      second.bus.subscribe({ group: 'late', handlers: [on(OrderPaid, () => {})] }),
+    ).toThrowError(/stopping/);
+    await second.bus.stop();
+    expect(finished).toBe(1);
+    expect(second.bus.state).toBe('stopped');
+  });
+
+  it('reports degraded health while a subscription is not running', async () => {
+    const { bus, transport } = setup();
+    await bus.start();
+    const subscribe = transport.subscribe.bind(transport);
+    transport.subscribe = async () => {
+      throw new Error('cannot join');
+    };
+    bus.subscribe({ group: 'broken', handlers: [on(OrderPaid, () => {})] });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await bus.health()).status).toBe('degraded');
+    transport.subscribe = subscribe;
+    await bus.stop();
   });
 });

@@ -79,11 +79,15 @@ export function createBus(options: BusOptions): Bus {
   if (typeof options.source !== 'string' || options.source.trim() === '') {
     throw new InvalidOptionsError('createBus needs a non-empty source, e.g. "/services/orders"');
   }
+  assertLimit('maxMessageBytes', options.maxMessageBytes, 1);
+  assertLimit('stopDeadlineMs', options.stopDeadlineMs, 0);
   const registry = new ContractRegistry(options.contracts);
   const logger = options.logger ?? silentLogger;
   const subscriptions: Subscription[] = [];
   let state: BusState = 'idle';
   let connecting: Promise<void> | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
 
   const connect = (): Promise<void> => {
     connecting ??= transport.connect().catch((error: unknown) => {
@@ -165,36 +169,52 @@ export function createBus(options: BusOptions): Bus {
     get state() {
       return state;
     },
-    async start() {
-      if (state === 'started' || state === 'starting') return;
-      assertOpen('start');
-      if (state === 'stopping') throw new InvalidStateError('Cannot start: the bus is stopping');
-      state = 'starting';
-      try {
-        await connect();
-        await Promise.all(subscriptions.map((subscription) => subscription.start()));
-        state = 'started';
-      } catch (error) {
-        state = 'idle';
-        throw error;
+    start() {
+      if (state === 'started') return Promise.resolve();
+      if (state === 'stopping' || state === 'stopped') {
+        return Promise.reject(new InvalidStateError(`Cannot start: the bus is ${state}`));
       }
+      starting ??= (async () => {
+        state = 'starting';
+        try {
+          await connect();
+          await Promise.all(subscriptions.map((subscription) => subscription.start()));
+          // stop() may have been called while we waited: it owns the state now.
+          if (state === 'starting') state = 'started';
+        } catch (error) {
+          if (state === 'starting') state = 'idle';
+          throw error;
+        } finally {
+          starting = undefined;
+        }
+      })();
+      return starting;
     },
-    async stop(stopOptions = {}) {
-      if (state === 'stopped' || state === 'stopping') return;
-      state = 'stopping';
-      const deadlineMs = stopOptions.deadlineMs ?? options.stopDeadlineMs ?? 10_000;
-      try {
-        await Promise.all(subscriptions.map((subscription) => subscription.stop(deadlineMs)));
-      } finally {
+    stop(stopOptions = {}) {
+      if (state === 'stopped') return Promise.resolve();
+      stopping ??= (async () => {
+        const inProgress = starting;
+        state = 'stopping';
+        // A start in progress finishes (or fails) first, so no consumer joins after we stopped.
+        await inProgress?.catch(() => undefined);
+        const deadlineMs = stopOptions.deadlineMs ?? options.stopDeadlineMs ?? 10_000;
+        const results = await Promise.allSettled(
+          subscriptions.map((subscription) => subscription.stop(deadlineMs)),
+        );
         state = 'stopped';
         if (options.closeTransportOnStop ?? true) await transport.close();
-      }
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
+      })();
+      return stopping;
     },
     publish,
     prepare,
     publishBatch,
     subscribe(subscribeOptions) {
       assertOpen('subscribe');
+      if (state === 'stopping')
+        throw new InvalidStateError('Cannot subscribe: the bus is stopping');
       if (subscriptions.some((existing) => existing.group === subscribeOptions.group)) {
         throw new InvalidOptionsError(
           `This bus already has a subscription for group "${subscribeOptions.group}"; put all its handlers in one subscribe()`,
@@ -220,18 +240,27 @@ export function createBus(options: BusOptions): Bus {
     },
     async health() {
       const transportHealth = await transport.health();
-      const running = state === 'started';
-      return {
-        status: running ? transportHealth.status : 'down',
-        state,
-        transport: transportHealth,
-        subscriptions: subscriptions.map((subscription) => ({
-          group: subscription.group,
-          inFlight: subscription.inFlight,
-          running: subscription.running,
-        })),
-      };
+      const subscriptionStates = subscriptions.map((subscription) => ({
+        group: subscription.group,
+        inFlight: subscription.inFlight,
+        running: subscription.running,
+      }));
+      let status: TransportHealth['status'] = transportHealth.status;
+      if (state !== 'started') status = 'down';
+      else if (
+        status === 'up' &&
+        subscriptionStates.some((subscription) => !subscription.running)
+      ) {
+        status = 'degraded';
+      }
+      return { status, state, transport: transportHealth, subscriptions: subscriptionStates };
     },
   };
   return bus;
+}
+
+function assertLimit(name: string, value: number | undefined, minimum: number): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= minimum)) {
+    throw new InvalidOptionsError(`${name} must be a number >= ${minimum}, got ${String(value)}`);
+  }
 }

@@ -28,16 +28,51 @@ export interface DeliveryHandlerOptions {
 
 /**
  * Core's side of one delivery: decode, upcast, run the group's handlers with
- * immediate retries, and decide the outcome. Never throws.
+ * immediate retries, and decide the outcome. Never throws: an internal fault
+ * becomes a delayed retry, so a transport can never spin on a rejection.
  */
 export async function handleDelivery(
   delivery: Delivery,
   signal: AbortSignal,
   options: DeliveryHandlerOptions,
 ): Promise<SettleOutcome> {
+  try {
+    return await handle(delivery, signal, options);
+  } catch (error) {
+    log(
+      options.logger,
+      'error',
+      { group: options.group, channel: delivery.channel, error: describeFailure(error).message },
+      'edakit failed to handle a delivery; retrying it later',
+    );
+    return {
+      type: 'retry',
+      delayMs: Math.max(1000, options.policy.delayFor(1)),
+      headers: { ...delivery.message.headers },
+    };
+  }
+}
+
+interface Failure {
+  readonly handler: ResolvedHandler;
+  readonly error: unknown;
+}
+
+async function handle(
+  delivery: Delivery,
+  signal: AbortSignal,
+  options: DeliveryHandlerOptions,
+): Promise<SettleOutcome> {
   const { group, logger, policy } = options;
+  const headers = delivery.message.headers;
   let raw: RawEvent | undefined;
-  const fail = (error: unknown, attempts: number, handler?: string): SettleOutcome => {
+  const handledBefore = readHandledBy(headers[FailureHeaders.handledBy]);
+  const fail = (
+    error: unknown,
+    attempts: number,
+    handler?: string,
+    handled: readonly string[] = [],
+  ): SettleOutcome => {
     const outcome = decideFailure(error, {
       delivery,
       group,
@@ -46,6 +81,14 @@ export async function handleDelivery(
       policy,
       now: new Date(),
     });
+    if (
+      outcome.type !== 'ack' &&
+      outcome.type !== 'release' &&
+      (handledBefore.size > 0 || handled.length > 0)
+    ) {
+      const all = JSON.stringify([...new Set([...handledBefore, ...handled])]);
+      (outcome.headers as Record<string, string>)[FailureHeaders.handledBy] = all;
+    }
     logOutcome(logger, outcome, error, {
       group,
       handler,
@@ -86,14 +129,17 @@ export async function handleDelivery(
     }
   }
 
-  const previousAttempts = Number(delivery.message.headers[FailureHeaders.attempts] ?? 0) || 0;
-  let pending = [...handlers];
-  let lastError: unknown;
-  let lastHandler: string | undefined;
+  // Handlers that succeeded on an earlier delivery (retry, redrive) do not run again.
+  let pending = handlers.filter((handler) => !handledBefore.has(handler.name));
+  const succeeded: string[] = [];
+  const previousAttempts = Number(headers[FailureHeaders.attempts] ?? 0) || 0;
+  let failures: Failure[] = [];
   let attempt = 0;
-  while (attempt < policy.attemptsPerDelivery) {
+  while (pending.length > 0 && attempt < policy.attemptsPerDelivery) {
     attempt++;
-    const failed: ResolvedHandler[] = [];
+    failures = [];
+    // Every pending handler runs before the outcome is decided: one handler's
+    // permanent failure must not cost its siblings their turn.
     for (const handler of pending) {
       if (signal.aborted) return release;
       const event = events.get(handler) as EventEnvelope;
@@ -113,21 +159,27 @@ export async function handleDelivery(
           },
           options.handlerTimeoutMs,
         );
+        succeeded.push(handler.name);
       } catch (error) {
         // A stop that interrupted the handler is not the event's fault.
         if (signal.aborted) return release;
-        failed.push(handler);
-        lastError = error;
-        lastHandler = handler.name;
-        if (!describeFailure(error).retryable) return fail(error, attempt, handler.name);
+        failures.push({ handler, error });
       }
     }
-    if (failed.length === 0) return ack;
-    pending = failed;
+    pending = failures.map((failure) => failure.handler);
+    const permanent = failures.find((failure) => !describeFailure(failure.error).retryable);
+    if (permanent) return fail(permanent.error, attempt, permanent.handler.name, succeeded);
   }
-  return fail(lastError, attempt, lastHandler);
+  const last = failures[failures.length - 1];
+  if (pending.length === 0 || !last) return ack;
+  return fail(last.error, attempt, last.handler.name, succeeded);
 }
 
+/**
+ * Runs one handler attempt. On timeout the attempt fails, but only once the
+ * handler has really settled (its signal is aborted): the next attempt, or the
+ * next event of the same key, never runs beside a timed-out one.
+ */
 async function runHandler(
   handler: ResolvedHandler,
   event: EventEnvelope,
@@ -138,22 +190,35 @@ async function runHandler(
   const timeout = new AbortController();
   const signal = AbortSignal.any([context.signal, timeout.signal]);
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new HandlerTimeoutError(timeoutMs, {
-        handler: handler.name,
-        eventType: event.type,
-        eventId: event.id,
-        group: context.group,
-      });
-      timeout.abort(error);
-      reject(error);
-    }, timeoutMs);
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), timeoutMs);
   });
+  const running = Promise.resolve().then(() => handler.run(event, { ...context, signal }));
   try {
-    await Promise.race([handler.run(event, { ...context, signal }), expired]);
+    if ((await Promise.race([running, expired])) !== 'expired') return;
   } finally {
     clearTimeout(timer);
+  }
+  const error = new HandlerTimeoutError(timeoutMs, {
+    handler: handler.name,
+    eventType: event.type,
+    eventId: event.id,
+    group: context.group,
+  });
+  timeout.abort(error);
+  await running.catch(() => undefined);
+  throw error;
+}
+
+function readHandledBy(value: string | undefined): Set<string> {
+  if (value === undefined) return new Set();
+  try {
+    const names: unknown = JSON.parse(value);
+    return new Set(
+      Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [],
+    );
+  } catch {
+    return new Set();
   }
 }
 
@@ -171,14 +236,32 @@ function logOutcome(
     errorCode: failure.code,
   };
   if (outcome.type === 'retry') {
-    logger.warn(
+    log(
+      logger,
+      'warn',
       { ...details, delayMs: outcome.delayMs, retry: outcome.headers[FailureHeaders.retries] },
       'event will be retried',
     );
   } else if (outcome.type === 'deadLetter') {
-    logger.error(
+    log(
+      logger,
+      'error',
       { ...details, reason: outcome.headers[FailureHeaders.deadLetterReason] },
       'event dead-lettered',
     );
+  }
+}
+
+/** A logger that throws must not decide an event's fate. */
+function log(
+  logger: Logger,
+  level: 'warn' | 'error',
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  try {
+    logger[level](fields, message);
+  } catch {
+    // ignored on purpose
   }
 }

@@ -31,8 +31,16 @@ export function resolveHandlers(
       );
     }
     const list = byType.get(contract.type) ?? [];
-    const name =
-      binding.name ?? `${group}/${contract.type}${list.length > 0 ? `#${list.length + 1}` : ''}`;
+    const siblings = bindings.filter((other) => other.contract?.type === contract.type);
+    if (siblings.length > 1 && binding.name === undefined) {
+      // A position-based name would change when the list is reordered, and with it
+      // the idempotency keys and the handler named on dead letters.
+      throw new InvalidOptionsError(
+        `Subscription "${group}" has ${siblings.length} handlers for "${contract.type}": give each a name with on(contract, handler, { name })`,
+        { group, eventType: contract.type },
+      );
+    }
+    const name = binding.name ?? `${group}/${contract.type}`;
     if (names.has(name)) {
       throw new InvalidOptionsError(`Subscription "${group}" has two handlers named "${name}"`, {
         group,
@@ -40,7 +48,7 @@ export function resolveHandlers(
       });
     }
     names.add(name);
-    const handle = (event: EventEnvelope, context: HandlerContext) =>
+    const handle = (event: EventEnvelope, context: HandlerContext): unknown =>
       binding.handle(event as Parameters<typeof binding.handle>[0], context);
     list.push({ name, contract, run: composeMiddleware(middleware, handle) });
     byType.set(contract.type, list);

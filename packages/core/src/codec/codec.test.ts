@@ -160,6 +160,37 @@ describe('decode', () => {
     ).toThrowError(expect.objectContaining({ code: ErrorCodes.DECODE_FAILED }));
   });
 
+  it('turns hostile structured attributes into EDAKIT_DECODE_FAILED, never a bare TypeError', () => {
+    const hostile = (id: unknown) => ({
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: Buffer.from(
+        JSON.stringify({ specversion: '1.0', id, source: 's', type: 'order.created', data }),
+      ),
+    });
+    expect(() => decodeEvent(hostile({ toString: 1 }), { resolve })).toThrowError(
+      expect.objectContaining({
+        code: ErrorCodes.DECODE_FAILED,
+        context: expect.objectContaining({ path: 'id' }),
+      }),
+    );
+    expect(() => decodeEvent(hostile(['a']), { resolve })).toThrowError(
+      expect.objectContaining({ code: ErrorCodes.DECODE_FAILED }),
+    );
+    const badHeader = {
+      headers: {
+        ce_id: 'x',
+        ce_type: 'order.created',
+        ce_source: 's',
+        ce_specversion: '1.0',
+        bogus: 5 as unknown as string,
+      },
+      body: Buffer.from('{}'),
+    };
+    expect(() => decodeEvent(badHeader, { resolve })).toThrowError(
+      expect.objectContaining({ code: ErrorCodes.DECODE_FAILED }),
+    );
+  });
+
   it('treats a missing dataversion as version 1 and a missing correlationid as the id', () => {
     const { message } = encoded();
     const event = decodeEvent(

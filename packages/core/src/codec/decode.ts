@@ -1,6 +1,7 @@
 import type { AnyEventContract, EventData } from '../contract/event-contract';
 import { upcast } from '../contract/upcast';
 import { validate } from '../contract/validate';
+import { isFailureHeader } from '../dead-letter/failure-headers';
 import type { EventEnvelope } from '../envelope/event-envelope';
 import {
   DecodeError,
@@ -9,7 +10,7 @@ import {
   UnknownEventError,
   UnsupportedVersionError,
 } from '../errors/decode-errors';
-import type { ErrorContext } from '../errors/edakit-error';
+import { EdakitError, type ErrorContext } from '../errors/edakit-error';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   isJsonContentType,
@@ -39,6 +40,14 @@ export type RawEvent = Omit<EventEnvelope<unknown>, 'dataversion'> & {
  * structured mode (`application/cloudevents+json`) for other producers.
  */
 export function parseWireMessage(message: WireMessage, options: ParseOptions = {}): RawEvent {
+  try {
+    return parse(message, options);
+  } catch (error) {
+    throw asDecodeError(error, options.channel);
+  }
+}
+
+function parse(message: WireMessage, options: ParseOptions): RawEvent {
   const naming = options.naming ?? defaultHeaderNaming;
   const headers = message.headers;
   const prefix = naming.attributePrefix;
@@ -48,7 +57,9 @@ export function parseWireMessage(message: WireMessage, options: ParseOptions = {
     channel: options.channel,
   };
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const size = wireSize(message);
+  // edakit's own failure headers are not the producer's: a retried message near
+  // the limit must not become "too large" because of its failure history.
+  const size = wireSize(message, isFailureHeader);
   if (size > limit) throw new PayloadTooLargeError(size, limit, context);
 
   const contentType = headers[naming.contentType] ?? headers[`${prefix}datacontenttype`];
@@ -80,7 +91,10 @@ function parseStructured(body: Uint8Array, context: ErrorContext): RawEvent {
   const attribute = (name: string): string | undefined => {
     const value = fields[name];
     if (value === undefined || value === null) return undefined;
-    return typeof value === 'string' ? value : String(value);
+    if (typeof value === 'string') return value;
+    // JSON format allows numbers and booleans for some extensions; nothing else.
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new DecodeError(`Attribute "${name}" must be a string`, { ...context, path: name });
   };
   const datacontenttype = attribute('datacontenttype') ?? 'application/json';
   if (!isJsonContentType(datacontenttype)) {
@@ -167,6 +181,16 @@ export function toEnvelope<C extends AnyEventContract>(
       : upcast(contract, raw.data, raw.dataversion, context);
   const data = validate(contract, current, context);
   return { ...raw, type: contract.type, dataversion: contract.version, data };
+}
+
+/** Anything unexpected from untrusted input is a decode failure, never a retryable crash. */
+function asDecodeError(error: unknown, channel: string | undefined): unknown {
+  if (EdakitError.isInstance(error)) return error;
+  return new DecodeError(
+    `Message could not be decoded: ${(error as Error)?.message ?? String(error)}`,
+    { channel },
+    error,
+  );
 }
 
 export interface DecodeOptions extends ParseOptions {

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../envelope/event-envelope';
-import { PayloadTooLargeError } from '../errors/decode-errors';
+import { PayloadTooLargeError, ValidationError } from '../errors/decode-errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, formatSequence } from './attributes';
 import { defaultHeaderNaming, type HeaderNaming, type WireMessage, wireSize } from './wire-message';
 
@@ -34,11 +34,28 @@ export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions =
   if (envelope.sequence !== undefined) {
     headers[`${prefix}sequence`] = formatSequence(envelope.sequence);
   }
+  let json: string;
+  try {
+    json = JSON.stringify(envelope.data) ?? 'null';
+  } catch (error) {
+    // BigInt, cycles: schemas must describe JSON data (see docs/errors.md).
+    throw new ValidationError(
+      [
+        {
+          path: '',
+          message: `data cannot be encoded as JSON: ${(error as Error).message}`,
+          code: 'not_json',
+        },
+      ],
+      { eventType: envelope.type, eventId: envelope.id },
+    );
+  }
   const message: WireMessage = {
     key: envelope.partitionkey,
     headers,
-    body: Buffer.from(JSON.stringify(envelope.data) ?? 'null', 'utf8'),
+    body: Buffer.from(json, 'utf8'),
   };
+
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const size = wireSize(message);
   if (size > limit) {

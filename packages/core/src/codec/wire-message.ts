@@ -23,10 +23,14 @@ export const defaultHeaderNaming: HeaderNaming = Object.freeze({
   contentType: 'content-type',
 });
 
-/** Size of a message as brokers count it: body plus header names and values. */
-export function wireSize(message: WireMessage): number {
+/**
+ * Size of a message as brokers count it: body plus header names and values,
+ * leaving out headers `skip` names.
+ */
+export function wireSize(message: WireMessage, skip?: (header: string) => boolean): number {
   let size = message.body.byteLength;
   for (const [name, value] of Object.entries(message.headers)) {
+    if (skip?.(name)) continue;
     size += Buffer.byteLength(name) + Buffer.byteLength(value);
   }
   return size;

@@ -15,6 +15,8 @@ export interface DeadLetterInfo {
   readonly firstFailureAt: string;
   readonly lastFailureAt: string;
   readonly deadLetteredAt: string;
+  /** Times this message was redriven before; more than a few means a redrive loop. */
+  readonly redrives: number;
 }
 
 export function readDeadLetterInfo(headers: Readonly<Record<string, string>>): DeadLetterInfo {
@@ -33,5 +35,6 @@ export function readDeadLetterInfo(headers: Readonly<Record<string, string>>): D
     firstFailureAt: text(FailureHeaders.firstFailureAt),
     lastFailureAt: text(FailureHeaders.lastFailureAt),
     deadLetteredAt: text(FailureHeaders.deadLetteredAt),
+    redrives: Number(headers[FailureHeaders.redrives] ?? 0) || 0,
   };
 }

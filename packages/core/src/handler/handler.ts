@@ -28,22 +28,27 @@ export interface HandlerContext {
   readonly logger: Logger;
 }
 
+/** A handler; whatever it returns is awaited and ignored (`(e) => list.push(e)` is fine). */
 export type EventHandler<C extends AnyEventContract> = (
   event: ConsumedEvent<C>,
   context: HandlerContext,
-) => Promise<void> | void;
+) => unknown;
 
 /** A contract bound to its handler; build with `on()`. */
 export interface HandlerBinding<C extends AnyEventContract = AnyEventContract> {
   readonly contract: C;
   // Method syntax on purpose: bindings of different contracts fit in one list.
   // `on()` still checks the handler against its contract strictly.
-  handle(event: ConsumedEvent<C>, context: HandlerContext): Promise<void> | void;
+  handle(event: ConsumedEvent<C>, context: HandlerContext): unknown;
   readonly name?: string | undefined;
 }
 
 export interface HandlerBindingOptions {
-  /** Defaults to `<group>/<type>` (with `#n` when a group has several for a type). */
+  /**
+   * Stable name: idempotency keys and dead letters use it. Defaults to
+   * `<group>/<type>`; when a group has several handlers for one type, each
+   * needs its own name (a position would change when the list is reordered).
+   */
   readonly name?: string;
 }
 

@@ -1,6 +1,6 @@
 import type { WireMessage } from '../codec/wire-message';
 import { readDeadLetterInfo } from '../dead-letter/dead-letter-info';
-import { withoutFailureHeaders } from '../dead-letter/failure-headers';
+import { headersForRedrive } from '../dead-letter/failure-headers';
 import { DeadLetterNotFoundError } from '../errors/handling-errors';
 import { KeyedQueue } from '../scheduling/keyed-queue';
 import type { DeadLetter } from '../transport/dead-letter-admin';
@@ -208,7 +208,7 @@ export class MemoryBroker {
       group.deadLetters.delete(id);
       const message = {
         ...deadLetter.message,
-        headers: withoutFailureHeaders(deadLetter.message.headers),
+        headers: headersForRedrive(deadLetter.message.headers),
       };
       const channel = deadLetter.info.channel ?? [...group.channels][0] ?? '';
       group.queue.push(message.key, { channel, type: '', message });

@@ -17,7 +17,12 @@ const Paid = defineEvent({
   description: 'x',
 });
 const event = { id: 'e-1', source: '/s' } as EventEnvelope;
-const context = { group: 'g', handler: 'h', logger: silentLogger } as HandlerContext;
+const context = {
+  group: 'g',
+  handler: 'h',
+  logger: silentLogger,
+  signal: new AbortController().signal,
+} as HandlerContext;
 
 describe('idempotency middleware', () => {
   it('runs a handler once per event id, even when the event is delivered twice', async () => {
@@ -89,6 +94,54 @@ describe('idempotency middleware', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('stops renewing when the handler is aborted, so a redelivery can take the event', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = new MemoryIdempotencyStore({ now: () => Date.now() });
+      const renew = vi.spyOn(store, 'renew');
+      const controller = new AbortController();
+      const middleware = idempotency({ store, leaseMs: 300 });
+      void middleware(
+        event,
+        { ...context, signal: controller.signal },
+        () => new Promise<void>(() => {}),
+      );
+      await vi.advanceTimersByTimeAsync(250);
+      const before = renew.mock.calls.length;
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(renew.mock.calls.length).toBe(before);
+      expect((await store.acquire('g:h:/s:e-1', 100)).status).toBe('acquired');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('warns when the lease was lost, and keeps the work done when marking fails', async () => {
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_: unknown, m: string) => void warnings.push(m),
+      error: (_: unknown, m: string) => void errors.push(m),
+    };
+    const lost = new MemoryIdempotencyStore();
+    lost.markDone = async () => false;
+    await idempotency({ store: lost })(event, { ...context, logger }, async () => {});
+    expect(warnings).toEqual([expect.stringContaining('may be processed again')]);
+    const failing = new MemoryIdempotencyStore();
+    let marks = 0;
+    failing.markDone = async () => {
+      marks++;
+      throw new Error('store down');
+    };
+    await expect(
+      idempotency({ store: failing })(event, { ...context, logger }, async () => {}),
+    ).resolves.toBeUndefined();
+    expect(marks).toBe(3);
+    expect(errors).toEqual([expect.stringContaining('could not record')]);
   });
 
   it('uses a custom key and rejects bad windows', async () => {

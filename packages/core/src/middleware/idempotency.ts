@@ -61,11 +61,30 @@ export function idempotency(options: IdempotencyOptions): Middleware {
       });
     }
     const { token } = acquired;
+    const fields = { eventId: event.id, eventType: event.type, handler: context.handler };
+    // Renew while the handler runs, and only while: a stopped, aborted or finished
+    // handler must not keep others from the event.
     const renewal = setInterval(
       () => {
-        store.renew(key, token, leaseMs).catch((error: unknown) => {
-          context.logger.warn({ eventId: event.id, error }, 'idempotency lease renewal failed');
-        });
+        if (context.signal.aborted) {
+          clearInterval(renewal);
+          return;
+        }
+        store.renew(key, token, leaseMs).then(
+          (held) => {
+            if (held) return;
+            clearInterval(renewal);
+            context.logger.warn(
+              fields,
+              'idempotency lease lost while the handler ran: another consumer may run it too',
+            );
+          },
+          (error: unknown) =>
+            context.logger.warn(
+              { ...fields, error: String(error) },
+              'idempotency lease renewal failed',
+            ),
+        );
       },
       Math.max(1, Math.floor(leaseMs / 3)),
     );
@@ -78,6 +97,26 @@ export function idempotency(options: IdempotencyOptions): Middleware {
       throw error;
     }
     clearInterval(renewal);
-    await store.markDone(key, token, windowMs);
+    // The work is done: failing here would run it again. Try hard, then say so.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await store.markDone(key, token, windowMs))) {
+          context.logger.warn(
+            fields,
+            'idempotency lease expired before the handler finished: the event may be processed again',
+          );
+        }
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          context.logger.error(
+            { ...fields, error: String(error) },
+            'could not record the event as processed: it may be processed again after the lease expires',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   };
 }

@@ -15,9 +15,13 @@ export type Middleware = (
 /** Runs `middleware` in order around `last`: the first one is the outermost. */
 export function composeMiddleware(
   middleware: readonly Middleware[],
-  last: (event: EventEnvelope, context: HandlerContext) => Promise<void> | void,
+  last: (event: EventEnvelope, context: HandlerContext) => unknown,
 ): (event: EventEnvelope, context: HandlerContext) => Promise<void> {
-  if (middleware.length === 0) return async (event, context) => last(event, context);
+  if (middleware.length === 0) {
+    return async (event, context) => {
+      await last(event, context);
+    };
+  }
   return (event, context) => {
     let called = -1;
     const dispatch = async (index: number): Promise<void> => {
@@ -31,7 +35,10 @@ export function composeMiddleware(
       }
       called = index;
       const current = middleware[index];
-      if (current === undefined) return last(event, context);
+      if (current === undefined) {
+        await last(event, context);
+        return;
+      }
       return current(event, context, () => dispatch(index + 1));
     };
     return dispatch(0);

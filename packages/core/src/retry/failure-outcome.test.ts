@@ -69,6 +69,7 @@ describe('decideFailure', () => {
       firstFailureAt: first,
       lastFailureAt: now.toISOString(),
       deadLetteredAt: now.toISOString(),
+      redrives: 0,
     });
   });
 
@@ -87,14 +88,15 @@ describe('decideFailure', () => {
   });
 
   it('truncates long error messages and survives garbage counters', () => {
-    const outcome = decideFailure(new Error('x'.repeat(5000)), {
+    const outcome = decideFailure(new Error('é'.repeat(5000)), {
       ...base,
       delivery: delivery({ [FailureHeaders.attempts]: 'lots', [FailureHeaders.retries]: '-3' }),
       now: new Date(),
     });
     expect(outcome.type).toBe('retry');
     if (outcome.type !== 'retry') return;
-    expect(outcome.headers[FailureHeaders.errorMessage]?.length).toBe(1001);
+    // Cut at 1000 bytes (500 two-byte characters), not 1000 characters.
+    expect(outcome.headers[FailureHeaders.errorMessage]).toBe(`${'é'.repeat(500)}…`);
     expect(outcome.headers[FailureHeaders.attempts]).toBe('2');
     expect(outcome.headers[FailureHeaders.retries]).toBe('1');
   });

@@ -13,7 +13,7 @@ export interface FailureDescription {
   readonly retryable: boolean;
 }
 
-const MAX_ERROR_MESSAGE = 1000;
+const MAX_ERROR_MESSAGE_BYTES = 1000;
 
 export function describeFailure(error: unknown): FailureDescription {
   if (EdakitError.isInstance(error)) {
@@ -25,15 +25,29 @@ export function describeFailure(error: unknown): FailureDescription {
     };
   }
   if (error instanceof Error) {
-    return { message: error.message, errorClass: error.name || 'Error', retryable: true };
+    return { message: String(error.message), errorClass: error.name || 'Error', retryable: true };
   }
-  let message: string;
+  return {
+    message: printable(error),
+    errorClass: error === null ? 'null' : typeof error,
+    retryable: true,
+  };
+}
+
+/** Whatever was thrown, as text; never throws itself (cyclic, null-prototype, hostile values). */
+function printable(value: unknown): string {
+  if (typeof value === 'string') return value;
   try {
-    message = typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
   } catch {
-    message = String(error);
+    // fall through
   }
-  return { message, errorClass: typeof error, retryable: true };
+  try {
+    return String(value);
+  } catch {
+    return '[unprintable value]';
+  }
 }
 
 export interface FailureContext {
@@ -91,6 +105,13 @@ function readCount(value: string | undefined): number {
   return Number.isSafeInteger(count) && count >= 0 ? count : 0;
 }
 
+/** Cut by bytes, not characters: header size is counted in bytes. */
 function truncate(text: string): string {
-  return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}…` : text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= MAX_ERROR_MESSAGE_BYTES) return text;
+  // Dropping a split multi-byte character at the cut leaves valid text.
+  return `${bytes
+    .subarray(0, MAX_ERROR_MESSAGE_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}…`;
 }

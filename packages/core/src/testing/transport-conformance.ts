@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { BusOptions } from '../bus/bus-options';
 import { type Bus, createBus } from '../bus/create-bus';
 import { defaultHeaderNaming } from '../codec/wire-message';
+import { defineEvent } from '../contract/define-event';
 import { ErrorCodes } from '../errors/error-codes';
 import { on } from '../handler/handler';
 import {
@@ -26,6 +28,11 @@ export interface TransportConformanceOptions {
   readonly batchSize?: number;
   /** Base delay of the retry tests, ms. Default 100. */
   readonly retryDelayMs?: number;
+  /**
+   * Time for group membership to settle after every consumer reports healthy
+   * (a Kafka group rebalances when a second member joins). Default 0.
+   */
+  readonly groupSettleMs?: number;
 }
 
 /**
@@ -39,13 +46,18 @@ export function runTransportConformance(options: TransportConformanceOptions): v
   const timeoutMs = options.timeoutMs ?? 30_000;
   const batchSize = options.batchSize ?? 10_000;
   const retryDelayMs = options.retryDelayMs ?? 100;
+  const groupSettleMs = options.groupSettleMs ?? 0;
+  // Every test's own timeout outlasts its waits, so a failure names what it waited for.
+  const testTimeoutMs = timeoutMs * 3;
   const buses: Bus[] = [];
 
   const setup = async (channelCount = 1) => {
     const namespace = uniqueNamespace();
     const contract = conformanceContract(namespace);
     await options.prepareChannels?.([contract.channel].slice(0, channelCount));
-    return { namespace, contract };
+    // Group names are unique per run too: a broker keeps groups between runs.
+    const group = (name: string) => `${namespace}-${name}`;
+    return { namespace, contract, group };
   };
 
   const newBus = async (extra: Partial<BusOptions> = {}): Promise<Bus> => {
@@ -65,6 +77,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       timeoutMs,
       description: 'the bus to report healthy after start',
     });
+    if (groupSettleMs > 0) await sleep(groupSettleMs);
   };
 
   /** Reads a group's dead letters through a separate transport, as an operator would. */
@@ -116,13 +129,13 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     );
   });
 
-  describe(`transport conformance: ${options.name}`, () => {
+  describe(`transport conformance: ${options.name}`, { timeout: testTimeoutMs }, () => {
     it('round-trips an event with every attribute intact', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const received: unknown[] = [];
       const bus = await newBus();
       bus.subscribe({
-        group: 'roundtrip',
+        group: group('roundtrip'),
         startFrom: 'earliest',
         handlers: [on(contract, (event) => void received.push(event))],
       });
@@ -154,14 +167,14 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('fans out: every group receives each event once', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const tallies = { a: new Tally(), b: new Tally() };
       const bus = await newBus();
-      for (const group of ['a', 'b'] as const) {
+      for (const name of ['a', 'b'] as const) {
         bus.subscribe({
-          group: `fanout-${group}`,
+          group: group(`fanout-${name}`),
           startFrom: 'earliest',
-          handlers: [on(contract, (event) => tallies[group].add(event.id))],
+          handlers: [on(contract, (event) => tallies[name].add(event.id))],
         });
       }
       await started(bus);
@@ -181,13 +194,13 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('shares a group between competing consumers, each event handled once', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const perMember = [new Tally(), new Tally()];
       const all = new Tally();
       const members = await Promise.all([newBus(), newBus()]);
       members.forEach((bus, index) => {
         bus.subscribe({
-          group: 'competing',
+          group: group('competing'),
           startFrom: 'earliest',
           concurrency: 2,
           handlers: [
@@ -214,7 +227,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('keeps per-key order under concurrency', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       // Fewer keys than concurrency slots: a scheduler that let one key run
       // twice at once would get the chance to.
       const keys = 5;
@@ -224,7 +237,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       let peak = 0;
       const bus = await newBus();
       bus.subscribe({
-        group: 'ordered',
+        group: group('ordered'),
         startFrom: 'earliest',
         concurrency: 8,
         handlers: [
@@ -259,11 +272,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('retries after a delay, then succeeds', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const attempts: Array<{ attempt: number; at: number }> = [];
       const bus = await newBus();
       bus.subscribe({
-        group: 'retrying',
+        group: group('retrying'),
         startFrom: 'earliest',
         retry: { immediate: 1, delayed: [retryDelayMs, retryDelayMs] },
         handlers: [
@@ -284,11 +297,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('dead-letters after the retries are exhausted, with failure metadata and the original bytes', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       let calls = 0;
       const bus = await newBus();
       bus.subscribe({
-        group: 'exhausted',
+        group: group('exhausted'),
         startFrom: 'earliest',
         retry: { immediate: 1, delayed: [retryDelayMs / 2, retryDelayMs / 2] },
         handlers: [
@@ -301,7 +314,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await started(bus);
       const sent = bus.prepare(contract, { key: 'dead', seq: 3 });
       await bus.publishBatch([sent]);
-      const [deadLetter] = await deadLettersOf('exhausted', contract.channel, 1);
+      const [deadLetter] = await deadLettersOf(group('exhausted'), contract.channel, 1);
       expect(calls).toBe(6);
       expect(deadLetter?.info).toMatchObject({
         reason: ErrorCodes.RETRIES_EXHAUSTED,
@@ -309,8 +322,8 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         errorClass: 'TypeError',
         attempts: 6,
         retries: 2,
-        group: 'exhausted',
-        handler: `exhausted/${contract.type}`,
+        group: group('exhausted'),
+        handler: `${group('exhausted')}/${contract.type}`,
         channel: contract.channel,
       });
       expect(deadLetter?.info.origin).not.toBe('');
@@ -325,11 +338,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('dead-letters poison messages at once and keeps the rest of the key flowing', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const handled: number[] = [];
       const bus = await newBus({ maxMessageBytes: 64 * 1024 });
       bus.subscribe({
-        group: 'poison',
+        group: group('poison'),
         startFrom: 'earliest',
         handlers: [on(contract, (event) => void handled.push(event.data.seq))],
       });
@@ -381,7 +394,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await transport.close();
       await wait(() => handled.length === 3, 'the good events around the poison');
       expect(handled).toEqual([1, 2, 3]);
-      const deadLetters = await deadLettersOf('poison', contract.channel, 6);
+      const deadLetters = await deadLettersOf(group('poison'), contract.channel, 6);
       expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
         [
           ErrorCodes.DECODE_FAILED,
@@ -395,17 +408,17 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       for (const deadLetter of deadLetters) {
         expect(deadLetter.info.attempts).toBe(0);
         expect(deadLetter.info.errorMessage).not.toBe('');
-        expect(deadLetter.info.group).toBe('poison');
+        expect(deadLetter.info.group).toBe(group('poison'));
       }
     });
 
     it('redrives dead letters to the group, keeping the event id', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       let broken = true;
       const handled: string[] = [];
       const bus = await newBus();
       bus.subscribe({
-        group: 'redrive',
+        group: group('redrive'),
         startFrom: 'earliest',
         retry: { immediate: 0, delayed: [] },
         handlers: [
@@ -417,12 +430,12 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       });
       await started(bus);
       const sent = await bus.publish(contract, { key: 'redrive', seq: 1 });
-      await deadLettersOf('redrive', contract.channel, 1);
+      await deadLettersOf(group('redrive'), contract.channel, 1);
       broken = false;
       const admin = await adminTransport();
       try {
         expect(
-          await admin.redriveDeadLetters({ group: 'redrive', channel: contract.channel }),
+          await admin.redriveDeadLetters({ group: group('redrive'), channel: contract.channel }),
         ).toBe(1);
       } finally {
         await admin.close();
@@ -432,12 +445,12 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('redelivers unfinished work to another member when a consumer stops mid-batch', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const takenIds = new Tally();
       const finishedByB = new Tally();
       const busA = await newBus();
       busA.subscribe({
-        group: 'handover',
+        group: group('handover'),
         startFrom: 'earliest',
         concurrency: 4,
         handlers: [
@@ -455,7 +468,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await busA.stop({ deadlineMs: 100 });
       const busB = await newBus();
       busB.subscribe({
-        group: 'handover',
+        group: group('handover'),
         startFrom: 'earliest',
         handlers: [on(contract, (event) => finishedByB.add(event.id))],
       });
@@ -467,12 +480,12 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('stops gracefully: running handlers finish and are not redelivered', async () => {
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const finished = new Tally();
       const takenIds = new Tally();
       const busA = await newBus();
       busA.subscribe({
-        group: 'graceful',
+        group: group('graceful'),
         startFrom: 'earliest',
         concurrency: 5,
         handlers: [
@@ -490,52 +503,124 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await wait(() => takenIds.distinct === 5, 'five handlers to start');
       await busA.stop({ deadlineMs: 10_000 });
       expect(finished.total).toBe(5);
-      const redelivered = new Tally();
+      // A sentinel published now arrives after anything the group would redeliver.
+      const redelivered: number[] = [];
       const busB = await newBus();
       busB.subscribe({
-        group: 'graceful',
+        group: group('graceful'),
         startFrom: 'earliest',
-        handlers: [on(contract, (event) => redelivered.add(event.id))],
+        handlers: [on(contract, (event) => void redelivered.push(event.data.seq))],
       });
       await started(busB);
-      await sleep(1000);
-      expect(redelivered.total).toBe(0);
+      await busB.publish(contract, { key: 'sentinel', seq: 999 });
+      await wait(() => redelivered.includes(999), 'the sentinel after the restart');
+      expect(redelivered).toEqual([999]);
     });
 
-    it(`moves a ${batchSize}-event batch with nothing lost or duplicated`, async () => {
-      const { contract } = await setup();
-      const tally = new Tally();
+    it(
+      `moves a ${batchSize}-event batch with nothing lost or duplicated`,
+      async () => {
+        const { contract, group } = await setup();
+        const tally = new Tally();
+        const bus = await newBus();
+        bus.subscribe({
+          group: group('bulk'),
+          startFrom: 'earliest',
+          concurrency: 32,
+          handlers: [on(contract, (event) => tally.add(event.id))],
+        });
+        await started(bus);
+        const ids: string[] = [];
+        for (let offset = 0; offset < batchSize; offset += 500) {
+          const count = Math.min(500, batchSize - offset);
+          const sent = await bus.publishBatch(
+            Array.from({ length: count }, (_, i) =>
+              bus.prepare(contract, { key: `b${(offset + i) % 97}`, seq: offset + i }),
+            ),
+          );
+          ids.push(...sent.map((envelope) => envelope.id));
+        }
+        await wait(() => tally.distinct === batchSize, `${batchSize} distinct events`);
+        await sleep(300);
+        expect(tally.total).toBe(batchSize);
+        expect(tally.duplicates()).toEqual([]);
+        expect(ids.every((id) => tally.has(id))).toBe(true);
+      },
+      Math.max(testTimeoutMs, 120_000),
+    );
+
+    it('retries reach only the group that failed', async () => {
+      const { contract, group } = await setup();
+      const calls = { failing: 0, healthy: 0 };
       const bus = await newBus();
       bus.subscribe({
-        group: 'bulk',
+        group: group('retry-failing'),
         startFrom: 'earliest',
-        concurrency: 32,
-        handlers: [on(contract, (event) => tally.add(event.id))],
+        retry: { immediate: 0, delayed: [retryDelayMs] },
+        handlers: [
+          on(contract, () => {
+            if (++calls.failing === 1) throw new Error('once');
+          }),
+        ],
+      });
+      bus.subscribe({
+        group: group('retry-healthy'),
+        startFrom: 'earliest',
+        handlers: [on(contract, () => void calls.healthy++)],
       });
       await started(bus);
-      const ids: string[] = [];
-      for (let offset = 0; offset < batchSize; offset += 500) {
-        const count = Math.min(500, batchSize - offset);
-        const sent = await bus.publishBatch(
-          Array.from({ length: count }, (_, i) =>
-            bus.prepare(contract, { key: `b${(offset + i) % 97}`, seq: offset + i }),
-          ),
-        );
-        ids.push(...sent.map((envelope) => envelope.id));
-      }
-      await wait(() => tally.distinct === batchSize, `${batchSize} distinct events`);
-      await sleep(300);
-      expect(tally.total).toBe(batchSize);
-      expect(tally.duplicates()).toEqual([]);
-      expect(ids.every((id) => tally.has(id))).toBe(true);
-    }, 120_000);
+      await bus.publish(contract, { key: 'r', seq: 1 });
+      await wait(() => calls.failing === 2, 'the retried delivery');
+      await sleep(retryDelayMs * 3);
+      expect(calls).toEqual({ failing: 2, healthy: 1 });
+    });
+
+    it('delivers events without a partition key', async () => {
+      const { group } = await setup();
+      const Keyless = defineEvent({
+        type: `${uniqueNamespace()}.keyless`,
+        schema: z.object({ seq: z.number() }),
+        description: 'An event without a partition key',
+      });
+      await options.prepareChannels?.([Keyless.channel]);
+      const seen = new Tally();
+      const bus = await newBus();
+      bus.subscribe({
+        group: group('keyless'),
+        startFrom: 'earliest',
+        handlers: [on(Keyless, (event) => seen.add(event.id))],
+      });
+      await started(bus);
+      const sent = await bus.publishBatch(
+        Array.from({ length: 20 }, (_, seq) => bus.prepare(Keyless, { seq })),
+      );
+      expect(sent.every((envelope) => envelope.partitionkey === undefined)).toBe(true);
+      await wait(() => seen.distinct === 20, '20 keyless events');
+      expect(seen.total).toBe(20);
+    });
+
+    it("starts a new group at the end of the log by default ('latest')", async () => {
+      const { contract, group } = await setup();
+      const early = await newBus();
+      await early.publish(contract, { key: 'old', seq: 1 });
+      const seen: number[] = [];
+      const bus = await newBus();
+      bus.subscribe({
+        group: group('latest'),
+        handlers: [on(contract, (event) => void seen.push(event.data.seq))],
+      });
+      await started(bus);
+      await bus.publish(contract, { key: 'new', seq: 2 });
+      await wait(() => seen.includes(2), 'the event published after the group started');
+      expect(seen).toEqual([2]);
+    });
 
     it('rejects publish after close with a typed error', async () => {
       const transport = await options.createTransport();
       await transport.connect();
       await transport.close();
       await transport.close(); // idempotent
-      const { contract } = await setup();
+      const { contract, group } = await setup();
       const bus = createBus({ source: '/conformance', transport });
       await expect(bus.publish(contract, { key: 'closed', seq: 1 })).rejects.toMatchObject({
         code: ErrorCodes.TRANSPORT_CLOSED,
