@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   type DeadLetter,
   DeadLetterNotFoundError,
-  readDeadLetterInfo,
   headersForRedrive,
+  readDeadLetterInfo,
 } from '@edakit/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { recordSize } from './kafka-group-consumer';

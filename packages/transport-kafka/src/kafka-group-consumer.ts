@@ -21,6 +21,7 @@ export interface GroupConsumerOptions {
   readonly retryMode: RetryMode;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  readonly maxWaitTimeMs: number;
   readonly restartBackoffMs: number;
   readonly logger: Logger;
 }
@@ -79,6 +80,7 @@ export class KafkaGroupConsumer implements TransportConsumer {
       groupId: subscription.group,
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
@@ -149,8 +151,11 @@ export class KafkaGroupConsumer implements TransportConsumer {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    // Heartbeat during long batches, and commit what finished so far: a crash
+    // mid-batch then redoes only the unfinished part.
     const heartbeat = setInterval(() => {
       payload.heartbeat().catch(() => undefined);
+      payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).catch(() => undefined);
     }, this.options.heartbeatIntervalMs);
     try {
       await processBatch(

@@ -1,5 +1,17 @@
 import { type Logger, PublishError } from '@edakit/core';
-import type { CompressionTypes, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import {
+  type CompressionTypes,
+  type ICustomPartitioner,
+  type Kafka,
+  type Message,
+  Partitioners,
+  type Producer,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
+
+/** How often a send re-sends records kafkajs reported done without writing them. */
+const MAX_UNSENT_RESENDS = 5;
 
 /** Errors after which an idempotent producer cannot go on: it must be recreated (kafkajs#598). */
 const FATAL_PRODUCER_ERRORS = new Set([
@@ -26,6 +38,8 @@ export class KafkaPublisher {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The partition each record was given, kept across kafkajs's retries (see sendOnce). */
+  private readonly partitions = new WeakMap<Message, number>();
   recreated = 0;
 
   constructor(
@@ -75,6 +89,7 @@ export class KafkaPublisher {
   private async sendOnce(
     records: readonly OutgoingRecord[],
     recreatedAlready = false,
+    resends = 0,
   ): Promise<void> {
     const producer = await this.connect();
     const byTopic = new Map<string, Message[]>();
@@ -87,8 +102,13 @@ export class KafkaPublisher {
       topic,
       messages,
     }));
+    let written: RecordMetadata[];
     try {
-      await producer.sendBatch({ topicMessages, acks: -1, compression: this.options.compression });
+      written = await producer.sendBatch({
+        topicMessages,
+        acks: -1,
+        compression: this.options.compression,
+      });
     } catch (error) {
       if (!recreatedAlready && isFatalProducerError(error)) {
         this.options.logger.warn(
@@ -96,7 +116,7 @@ export class KafkaPublisher {
           'kafka producer hit a fatal error: recreating it',
         );
         await this.recreate();
-        return this.sendOnce(records, true);
+        return this.sendOnce(records, true, resends);
       }
       const first = records[0];
       throw new PublishError(
@@ -108,6 +128,28 @@ export class KafkaPublisher {
         },
       );
     }
+    // kafkajs 2.2.4 can resolve a multi-partition send without writing some
+    // partitions: when a retry follows a leader change, it skips every broker that
+    // answered an earlier attempt, also for partitions that just moved to that
+    // broker (kafkajs#1303). Records whose partition the broker did not confirm
+    // were never sent: send them again.
+    const confirmed = new Set(written.map((meta) => `${meta.topicName}\u0000${meta.partition}`));
+    const unsent = records.filter((record) => {
+      const partition = this.partitions.get(record.message);
+      return partition === undefined || !confirmed.has(`${record.topic}\u0000${partition}`);
+    });
+    if (unsent.length === 0) return;
+    if (resends >= MAX_UNSENT_RESENDS) {
+      throw new PublishError(
+        `Kafka did not acknowledge ${unsent.length} of ${records.length} message(s) after ${resends} re-sends`,
+        { context: { topic: unsent[0]?.topic, count: unsent.length }, retryable: true },
+      );
+    }
+    this.options.logger.warn(
+      { unsent: unsent.length, of: records.length },
+      'kafka producer skipped partitions after a leader change: sending them again',
+    );
+    return this.sendOnce(unsent, recreatedAlready, resends + 1);
   }
 
   private connect(): Promise<Producer> {
@@ -117,6 +159,7 @@ export class KafkaPublisher {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        createPartitioner: this.stickyPartitioner,
       });
       try {
         await producer.connect();
@@ -129,6 +172,18 @@ export class KafkaPublisher {
     })();
     return this.connecting;
   }
+
+  /** kafkajs's default partitioner, remembering each record's first partition. */
+  private readonly stickyPartitioner: ICustomPartitioner = () => {
+    const partition = Partitioners.DefaultPartitioner();
+    return (args) => {
+      const known = this.partitions.get(args.message);
+      if (known !== undefined) return known;
+      const chosen = partition(args);
+      this.partitions.set(args.message, chosen);
+      return chosen;
+    };
+  };
 
   private async recreate(): Promise<void> {
     const old = this.producer;

@@ -35,7 +35,9 @@ export interface KafkaTransportOptions {
   /**
    * 'non-blocking' (default): retries travel through retry topics, so later events
    * of the same key are not held up. 'blocking': the consumer waits and retries in
-   * place, keeping per-key order, holding up only that key.
+   * place, keeping per-key order. Within the fetched batch only that key waits; but
+   * kafkajs fetches again only once every batch of a fetch is done, so a long
+   * in-place wait also delays this consumer's next fetch of other partitions.
    */
   readonly retryMode?: RetryMode;
   readonly compression?: CompressionTypes;
@@ -43,8 +45,14 @@ export interface KafkaTransportOptions {
   readonly maxBatchBytes?: number;
   /** Consumer group session timeout, ms. Default 30 s. */
   readonly sessionTimeoutMs?: number;
-  /** Consumer heartbeat interval, ms. Default 3 s. */
+  /** Consumer heartbeat interval, ms; finished offsets are committed as often. Default 3 s. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Longest a fetch waits on the broker for new data, ms. A stop waits for the
+   * fetch in progress, so this bounds how long an idle consumer takes to stop.
+   * Default 1 s (kafkajs: 5 s).
+   */
+  readonly maxWaitTimeMs?: number;
   /** Backoff of a crashed consumer's restarts, ms: doubled up to 30 s. Default 500. */
   readonly restartBackoffMs?: number;
   readonly logger?: Logger;

@@ -145,6 +145,7 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
       retryMode: this.retryMode,
       sessionTimeoutMs: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 3_000,
+      maxWaitTimeMs: this.options.maxWaitTimeMs ?? 1_000,
       restartBackoffMs: this.options.restartBackoffMs ?? 500,
       logger: this.logger,
     });

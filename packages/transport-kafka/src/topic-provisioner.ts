@@ -48,7 +48,12 @@ export class TopicProvisioner {
     if (toCreate.length > 0) {
       // createTopics resolves false (no throw) when a topic already exists: another
       // instance won the race, which is fine.
-      await admin.createTopics({ topics: toCreate, waitForLeaders: true });
+      await admin.createTopics({ topics: toCreate, waitForLeaders: true }).catch((error) => {
+        // On a cluster, kafkajs's wait for leaders can ask a broker that has not
+        // seen the new topic yet (UNKNOWN_TOPIC_OR_PARTITION): the topics exist,
+        // and waitForMetadata below polls until their leaders show.
+        if (!isMetadataLag(error)) throw error;
+      });
       await this.waitForMetadata(
         admin,
         toCreate.map((config) => config.topic),
@@ -75,4 +80,17 @@ export class TopicProvisioner {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+function isMetadataLag(error: unknown): boolean {
+  for (
+    let current = error as { type?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 5;
+    depth++
+  ) {
+    if (current.type === 'UNKNOWN_TOPIC_OR_PARTITION' || current.type === 'LEADER_NOT_AVAILABLE')
+      return true;
+    current = current.cause as typeof current;
+  }
+  return false;
 }

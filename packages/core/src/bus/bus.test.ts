@@ -113,7 +113,10 @@ describe('publish', () => {
       return connect();
     };
     const bus = createBus({ transport, source: '/s' });
-    await expect(bus.publish(OrderPaid, { orderId: 'o' })).rejects.toThrow('not yet');
+    await expect(bus.publish(OrderPaid, { orderId: 'o' })).rejects.toMatchObject({
+      code: ErrorCodes.PUBLISH_FAILED,
+      message: expect.stringContaining('not yet'),
+    });
     await expect(bus.publish(OrderPaid, { orderId: 'o' })).resolves.toMatchObject({
       type: 'order.paid',
     });

@@ -119,8 +119,10 @@ export function createBus(options: BusOptions): Bus {
   const publishBatch = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
     assertOpen('publish');
     if (events.length === 0) return [];
-    await connect();
     try {
+      // Inside the try: a transport that cannot connect (down, bad credentials)
+      // fails the publish with the same typed error as a refused publish.
+      await connect();
       await transport.publish(events.map((event) => event.outgoing));
     } catch (error) {
       if (EdakitError.isInstance(error)) throw error;

@@ -6,4 +6,6 @@ runTransportConformance({
   name: 'kafka',
   createTransport: () => testTransport(),
   timeoutMs: 60_000,
+  // A group rebalances when its second member joins; members learn it at their next heartbeat.
+  groupSettleMs: 1_500,
 });

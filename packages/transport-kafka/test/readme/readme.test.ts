@@ -18,9 +18,29 @@ describe('README example', () => {
   it('type-checks and prints "billed o-1" against the real broker', () => {
     writeFileSync(file, example);
     const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-    const args = [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', file];
-    expect(() => execFileSync(process.execPath, args, { cwd: repo, encoding: 'utf8', stdio: 'pipe' })).not.toThrow();
-    const output = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: repo, encoding: 'utf8', timeout: 90_000 });
+    const args = [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      file,
+    ];
+    expect(() =>
+      execFileSync(process.execPath, args, { cwd: repo, encoding: 'utf8', stdio: 'pipe' }),
+    ).not.toThrow();
+    const output = execFileSync(process.execPath, ['--import', 'tsx', file], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
     expect(output.trim()).toBe('billed o-1');
   }, 120_000);
 });

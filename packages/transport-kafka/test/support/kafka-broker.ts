@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,5 +31,23 @@ export function services(command: string, ...args: string[]): string {
     cwd: repoRoot,
     encoding: 'utf8',
     stdio: 'pipe',
+  });
+}
+
+/**
+ * Like `services`, without blocking the event loop: producers, consumers and
+ * heartbeats keep running while a broker is killed or started.
+ */
+export function servicesAsync(command: string, ...args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      servicesScript(command),
+      args,
+      { cwd: repoRoot, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${stderr || stdout}`));
+        else resolvePromise(stdout);
+      },
+    );
   });
 }

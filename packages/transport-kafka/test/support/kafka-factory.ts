@@ -14,6 +14,7 @@ export function testTransport(overrides: Partial<KafkaTransportOptions> = {}): K
     retryTiersMs: [100, 1_000, 10_000],
     sessionTimeoutMs: 6_000,
     heartbeatIntervalMs: 500,
+    maxWaitTimeMs: 250,
     ...overrides,
   });
 }

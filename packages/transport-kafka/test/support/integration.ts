@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus, Logger } from '@edakit/core';
+import { waitFor } from '@edakit/core/testing';
+import {
+  type Admin,
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import { readHeaders } from '../../src/kafka-headers';
+import { brokers as singleBrokers } from './kafka-broker';
+
+export { readHeaders };
+
+/** A fresh, valid event-type / channel / group namespace: `<prefix><12 hex>`. */
+export function namespace(prefix = 'it'): string {
+  return `${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+}
+
+/** A raw kafkajs client (not edakit), for writing and reading bytes as other producers do. */
+export function rawKafka(
+  brokers: readonly string[] = singleBrokers,
+  extra: Partial<KafkaConfig> = {},
+): Kafka {
+  return new Kafka({
+    clientId: `edakit-raw-${randomUUID().slice(0, 8)}`,
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100 },
+    ...extra,
+  });
+}
+
+export async function rawProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  return producer;
+}
+
+export async function rawAdmin(kafka: Kafka): Promise<Admin> {
+  const admin = kafka.admin();
+  await admin.connect();
+  return admin;
+}
+
+export interface ReadRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly rawHeaders: IHeaders | undefined;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Reads `topic` from the beginning with a throw-away group until `count`
+ * records arrived (or the timeout), then waits `settleMs` more to catch extras.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  { timeoutMs = 30_000, settleMs = 0 }: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const groupId = `edakit-reader-${randomUUID()}`;
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 6_000,
+    heartbeatInterval: 500,
+    // A short long-poll: disconnect waits for the fetch in flight.
+    maxWaitTimeInMs: 100,
+  });
+  const records: ReadRecord[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic: from, partition, message }) => {
+        records.push({
+          topic: from,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          rawHeaders: message.headers,
+          headers: readHeaders(message.headers),
+        });
+      },
+    });
+    await waitFor(() => records.length >= count, {
+      timeoutMs,
+      intervalMs: 50,
+      description: `${count} record(s) on ${topic} (got ${records.length})`,
+    }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; read ${records.length}`);
+    });
+    if (settleMs > 0) await sleep(settleMs);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return records;
+}
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts the bus and waits until its consumers joined (health `up`). */
+export async function startHealthy(bus: Bus, timeoutMs = 60_000): Promise<void> {
+  await bus.start();
+  await waitFor(async () => (await bus.health()).status === 'up', {
+    timeoutMs,
+    intervalMs: 50,
+    description: 'the bus to report healthy',
+  });
+}
+
+/** The partition kafkajs's default (Java-compatible murmur2) partitioner gives `key`. */
+export function partitionOf(key: string, partitions: number): number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  return partitioner({
+    topic: 'any',
+    partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    })),
+    message: { key, value: null },
+  });
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly fields: Record<string, unknown>;
+  readonly message: string;
+}
+
+/** A Logger that keeps every entry, for assertions. */
+export function capturingLogger(): Logger & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      entries.push({ level, fields, message });
+    };
+  return {
+    entries,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
+}
+
+/** Stops buses, ignoring errors (afterEach / afterAll). */
+export async function stopAll(buses: Bus[], deadlineMs = 1_000): Promise<void> {
+  await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs }).catch(() => undefined)));
+}
+
+/** Every message of an error and of its cause chain (and AggregateError members). */
+export function errorMessages(error: unknown, seen = new Set<unknown>()): string[] {
+  if (error === undefined || error === null || seen.has(error)) return [];
+  seen.add(error);
+  if (typeof error !== 'object') return [String(error)];
+  const messages: string[] = [];
+  const { message, cause, errors, originalError } = error as {
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    originalError?: unknown;
+  };
+  if (typeof message === 'string') messages.push(message);
+  messages.push(...errorMessages(cause, seen), ...errorMessages(originalError, seen));
+  if (Array.isArray(errors))
+    for (const inner of errors) messages.push(...errorMessages(inner, seen));
+  return messages;
+}
