@@ -104,6 +104,46 @@ async function rawPublish(topic: string, messages: Message[]): Promise<void> {
   await producer.disconnect();
 }
 
+/**
+ * Raw kafkajs as a careful user writes it: JSON-encode each order, key it, set
+ * its type header, send in batches. No envelope, no validation.
+ */
+async function rawPublishEncoding(topic: string, data: ReturnType<typeof order>[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let offset = 0; offset < data.length; offset += CHUNK) {
+    const messages = data.slice(offset, offset + CHUNK).map((item) => ({
+      key: item.orderId,
+      value: JSON.stringify(item),
+      headers: { type: 'benchorder.placed' },
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+/** Raw kafkajs as a careful user writes it: headers to strings, JSON.parse, zod safeParse. */
+async function rawConsumeValidating(topic: string, count: number): Promise<void> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {}))
+          headers[name] = String(value);
+        const parsed = Order.schema.safeParse(JSON.parse(message.value?.toString() ?? 'null'));
+        if (!parsed.success || headers.ce_type === undefined) throw new Error('bad event');
+        if (++seen === count) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+}
+
 /** Raw kafkajs consumer: parse each value as JSON and count (the least a handler does). */
 async function rawConsume(topic: string, count: number): Promise<void> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
@@ -188,9 +228,15 @@ async function main(): Promise<void> {
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
     await createTopic(rawTopic);
     await createTopic(`${prefix}${Order.channel}`);
+    const encodingTopic = `bench-raw-json-${randomUUID()}`;
+    await createTopic(encodingTopic);
     keep(await measure('publish raw kafkajs', EVENTS, () => rawPublish(rawTopic, rawMessages)));
+    keep(
+      await measure('publish raw + JSON', EVENTS, () => rawPublishEncoding(encodingTopic, data)),
+    );
     keep(await measure('publish edakit', EVENTS, () => edakitPublish(prefix, data)));
     keep(await measure('consume raw kafkajs', EVENTS, () => rawConsume(rawTopic, EVENTS)));
+    keep(await measure('consume raw + zod', EVENTS, () => rawConsumeValidating(rawTopic, EVENTS)));
     keep(await measure('consume+handle edakit', EVENTS, () => edakitConsume(prefix, EVENTS)));
   }
   const rows = [...best.values()];
@@ -210,17 +256,22 @@ async function main(): Promise<void> {
   };
   const publish = ratio('publish edakit', 'publish raw kafkajs');
   const consume = ratio('consume+handle edakit', 'consume raw kafkajs');
-  console.log(
-    `\nedakit / raw: publish ${publish.throughput.toFixed(2)}x throughput, ${publish.cpu.toFixed(2)}x CPU per event`,
-  );
-  console.log(
-    `edakit / raw: consume ${consume.throughput.toFixed(2)}x throughput, ${consume.cpu.toFixed(2)}x CPU per event`,
-  );
+  const publishFair = ratio('publish edakit', 'publish raw + JSON');
+  const consumeFair = ratio('consume+handle edakit', 'consume raw + zod');
+  const line = (name: string, r: { throughput: number; cpu: number }) =>
+    console.log(
+      `${name.padEnd(44)} ${r.throughput.toFixed(2)}x throughput, ${r.cpu.toFixed(2)}x CPU per event`,
+    );
+  console.log('');
+  line('publish: edakit / raw (pre-encoded bytes)', publish);
+  line('publish: edakit / raw + JSON.stringify', publishFair);
+  line('consume: edakit / raw (JSON.parse only)', consume);
+  line('consume: edakit / raw + JSON.parse + zod', consumeFair);
   const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(folder, { recursive: true });
   writeFileSync(
     path.join(folder, `kafka-${new Date().toISOString().slice(0, 10)}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, rows, ratios: { publish, consume } }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, rows, ratios: { publish, consume, publishFair, consumeFair } }, null, 2)}\n`,
   );
 }
 

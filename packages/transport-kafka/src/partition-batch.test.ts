@@ -75,7 +75,9 @@ describe('processBatch', () => {
     expect(overlapWithinKey).toBe(false);
     expect(peak).toBe(2);
     expect(perKey).toEqual({ a: [0, 2, 4, 6], b: [1, 3, 5, 7] });
-    expect(resolved).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    // kafkajs offsets are cumulative: each call resolves everything below it.
+    expect(resolved.map(Number)).toEqual([...resolved.map(Number)].sort((a, b) => a - b));
+    expect(resolved.at(-1)).toBe('7');
   });
 
   it('resolves offsets only up to the lowest unfinished one', async () => {
@@ -98,7 +100,7 @@ describe('processBatch', () => {
       }),
     );
     expect(seenWhileSlowRuns).toEqual([[]]); // 11 and 12 finished first, yet nothing was resolved
-    expect(resolved).toEqual(['10', '11', '12']);
+    expect(resolved).toEqual(['12']); // then one call covers 10, 11 and 12
   });
 
   it('leaves released messages and everything after them unresolved (stop)', async () => {
@@ -139,7 +141,7 @@ describe('processBatch', () => {
       }),
     );
     expect(settled.sort()).toEqual(['deadLetter', 'retry']);
-    expect(resolved).toEqual(['0', '1']);
+    expect(resolved.at(-1)).toBe('1');
   });
 
   it('throws, leaving the offset unresolved, when the retry or DLQ copy cannot be produced', async () => {
@@ -190,7 +192,7 @@ describe('processBatch', () => {
       'ok-0',
       'ok-1',
     ]);
-    expect(resolved).toEqual(['0', '1', '2']);
+    expect(resolved.at(-1)).toBe('2');
   });
 
   it('waits until a retried message is due', async () => {

@@ -40,10 +40,11 @@ export async function processBatch(
   const finished = new Set<string>();
   let resolvedUpTo = 0;
   const resolveFinished = () => {
-    while (resolvedUpTo < offsets.length && finished.has(offsets[resolvedUpTo] as string)) {
-      batch.resolveOffset(offsets[resolvedUpTo] as string);
+    const before = resolvedUpTo;
+    while (resolvedUpTo < offsets.length && finished.has(offsets[resolvedUpTo] as string))
       resolvedUpTo++;
-    }
+    // Resolving the highest finished offset covers every one below it.
+    if (resolvedUpTo > before) batch.resolveOffset(offsets[resolvedUpTo - 1] as string);
   };
   const keepGoing = () =>
     !released && !dependencies.stopping() && batch.isRunning() && !batch.isStale();

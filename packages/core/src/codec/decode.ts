@@ -18,7 +18,13 @@ import {
   parseSequence,
 } from './attributes';
 import { parseUntrustedJson } from './safe-json';
-import { defaultHeaderNaming, type HeaderNaming, type WireMessage, wireSize } from './wire-message';
+import {
+  defaultHeaderNaming,
+  type HeaderNaming,
+  surelyWithin,
+  type WireMessage,
+  wireSize,
+} from './wire-message';
 
 export interface ParseOptions {
   readonly naming?: HeaderNaming;
@@ -59,14 +65,25 @@ function parse(message: WireMessage, options: ParseOptions): RawEvent {
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   // edakit's own failure headers are not the producer's: a retried message near
   // the limit must not become "too large" because of its failure history.
-  const size = wireSize(message, isFailureHeader);
-  if (size > limit) throw new PayloadTooLargeError(size, limit, context);
+  if (!surelyWithin(message, limit)) {
+    const size = wireSize(message, isFailureHeader);
+    if (size > limit) throw new PayloadTooLargeError(size, limit, context);
+  }
 
   const contentType = headers[naming.contentType] ?? headers[`${prefix}datacontenttype`];
   if (contentType !== undefined && isStructuredContentType(contentType)) {
     return parseStructured(message.body, context);
   }
-  const attribute = (name: string): string | undefined => headers[`${prefix}${name}`];
+  const attribute = (name: string): string | undefined => {
+    const value: unknown = headers[`${prefix}${name}`];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new DecodeError(`Header "${prefix}${name}" must be a string`, {
+        ...context,
+        path: name,
+      });
+    }
+    return value;
+  };
   const datacontenttype = contentType ?? 'application/json';
   if (!isJsonContentType(datacontenttype)) {
     throw new DecodeError(`Content type "${datacontenttype}" is not JSON`, context);

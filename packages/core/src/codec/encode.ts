@@ -1,7 +1,13 @@
 import type { EventEnvelope } from '../envelope/event-envelope';
 import { PayloadTooLargeError, ValidationError } from '../errors/decode-errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, formatSequence } from './attributes';
-import { defaultHeaderNaming, type HeaderNaming, type WireMessage, wireSize } from './wire-message';
+import {
+  defaultHeaderNaming,
+  type HeaderNaming,
+  surelyWithin,
+  type WireMessage,
+  wireSize,
+} from './wire-message';
 
 export interface EncodeOptions {
   readonly naming?: HeaderNaming;
@@ -57,7 +63,7 @@ export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions =
   };
 
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const size = wireSize(message);
+  const size = surelyWithin(message, limit) ? 0 : wireSize(message);
   if (size > limit) {
     throw new PayloadTooLargeError(size, limit, { eventType: envelope.type, eventId: envelope.id });
   }

@@ -35,3 +35,15 @@ export function wireSize(message: WireMessage, skip?: (header: string) => boolea
   }
   return size;
 }
+
+/**
+ * True when the message is certainly within `limit`: a cheap upper bound (a
+ * UTF-16 code unit is at most 3 UTF-8 bytes) that spares the exact count in
+ * the common case.
+ */
+export function surelyWithin(message: WireMessage, limit: number): boolean {
+  let bound = message.body.byteLength;
+  for (const name in message.headers)
+    bound += 3 * (name.length + (message.headers[name]?.length ?? 0));
+  return bound <= limit;
+}
