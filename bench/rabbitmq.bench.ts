@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBus, defineEvent, type OutgoingMessage, on } from '@edakit/core';
+import { createBus, type OutgoingMessage, on } from '@edakit/core';
 import { RabbitMqTransport } from '@edakit/transport-rabbitmq';
 import { type ConfirmChannel, connect, type Options } from 'amqplib';
-import { z } from 'zod';
+import { measure, Order, order, type Row } from './bench-kit';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
@@ -24,66 +24,6 @@ const URL = process.env.EDAKIT_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:567
 const CHUNK = 500; // events per publish call, for both clients
 const MAX_IN_FLIGHT = 1_000; // unconfirmed messages, for both clients
 const CONCURRENCY = 64; // edakit's handler concurrency = its prefetch = raw prefetch
-
-const Order = defineEvent({
-  type: 'benchorder.placed',
-  schema: z.object({
-    orderId: z.string(),
-    customerId: z.string(),
-    lines: z.array(
-      z.object({
-        sku: z.string(),
-        name: z.string(),
-        quantity: z.number().int(),
-        price: z.number(),
-      }),
-    ),
-    total: z.number(),
-    currency: z.string().length(3),
-    note: z.string(),
-  }),
-  description: 'Benchmark order',
-  partitionKey: (order) => order.orderId,
-});
-
-function order(i: number) {
-  return {
-    orderId: `order-${i}`,
-    customerId: `customer-${i % 997}`,
-    lines: Array.from({ length: 5 }, (_, line) => ({
-      sku: `sku-${line}-${i % 50}`,
-      name: `Product number ${line}`,
-      quantity: 1 + (line % 3),
-      price: 9.99 + line,
-    })),
-    total: 123.45,
-    currency: 'EUR',
-    note: 'x'.repeat(560), // brings the JSON body to about 1 KB
-  };
-}
-
-interface Row {
-  readonly scenario: string;
-  readonly events: number;
-  readonly seconds: number;
-  readonly perSecond: number;
-  readonly cpuMicrosPerEvent: number;
-}
-
-async function measure(scenario: string, events: number, work: () => Promise<void>): Promise<Row> {
-  const cpu = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  await work();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const used = process.cpuUsage(cpu);
-  return {
-    scenario,
-    events,
-    seconds,
-    perSecond: events / seconds,
-    cpuMicrosPerEvent: (used.user + used.system) / events,
-  };
-}
 
 interface RawMessage {
   readonly routingKey: string;

@@ -620,7 +620,7 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       await transport.connect();
       await transport.close();
       await transport.close(); // idempotent
-      const { contract, group } = await setup();
+      const { contract } = await setup();
       const bus = createBus({ source: '/conformance', transport });
       await expect(bus.publish(contract, { key: 'closed', seq: 1 })).rejects.toMatchObject({
         code: ErrorCodes.TRANSPORT_CLOSED,

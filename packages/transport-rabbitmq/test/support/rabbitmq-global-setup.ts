@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { brokerHost, brokerPort, portOpen, rabbitmqctlSync, services } from './rabbitmq-broker';
+import { requireService } from '../../../../test-support/services';
+import { brokerHost, brokerPort, rabbitmqctlSync } from './rabbitmq-broker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,16 +18,7 @@ declare module 'vitest' {
  * run's queues never touch anyone else's, and one `delete_vhost` cleans up.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
-  if (!(await portOpen(brokerHost, brokerPort))) {
-    try {
-      services('up', 'rabbitmq');
-    } catch (error) {
-      const output = (error as { stderr?: string }).stderr ?? '';
-      throw new Error(
-        `RabbitMQ is not reachable at ${brokerHost}:${brokerPort} and could not be started: run "scripts/services/up rabbitmq" (${output.trim().split('\n').pop() ?? ''})`,
-      );
-    }
-  }
+  await requireService('rabbitmq', brokerHost, brokerPort);
   const vhost = `edakit-test-${Date.now().toString(36)}-${process.pid}`;
   try {
     removeStaleVhosts();
