@@ -65,3 +65,46 @@ export async function measure(
     cpuMicrosPerEvent: (used.user + used.system) / events,
   };
 }
+
+export interface Ratio {
+  readonly throughput: number;
+  readonly cpu: number;
+}
+
+/**
+ * Keeps, per scenario, the round with the lowest CPU per event (the steady
+ * figure on a shared machine), prints each round and the final table.
+ */
+export class BestRounds {
+  private readonly best = new Map<string, Row>();
+
+  keep(row: Row): void {
+    const current = this.best.get(row.scenario);
+    if (!current || row.cpuMicrosPerEvent < current.cpuMicrosPerEvent)
+      this.best.set(row.scenario, row);
+    console.log(
+      `  round: ${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)} ev/s ${row.cpuMicrosPerEvent.toFixed(1).padStart(7)} µs CPU/ev`,
+    );
+  }
+
+  /** Prints the table and returns its rows. */
+  table(): Row[] {
+    const rows = [...this.best.values()];
+    console.log('\nscenario                    events/s   CPU µs/event   seconds');
+    for (const row of rows) {
+      console.log(
+        `${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)}   ${row.cpuMicrosPerEvent.toFixed(1).padStart(11)}   ${row.seconds.toFixed(2).padStart(7)}`,
+      );
+    }
+    return rows;
+  }
+
+  ratio(edakit: string, raw: string): Ratio {
+    const e = this.best.get(edakit) as Row;
+    const r = this.best.get(raw) as Row;
+    return {
+      throughput: e.perSecond / r.perSecond,
+      cpu: e.cpuMicrosPerEvent / r.cpuMicrosPerEvent,
+    };
+  }
+}

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createBus, on } from '@edakit/core';
 import { KafkaTransport } from '@edakit/transport-kafka';
 import { Kafka, logLevel, type Message } from 'kafkajs';
-import { measure, Order, order, type Row } from './bench-kit';
+import { BestRounds, measure, Order, order, type Row } from './bench-kit';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
@@ -155,14 +155,8 @@ async function main(): Promise<void> {
   console.log(
     `kafka bench: ${EVENTS} events of ${rawMessages[0]?.value?.length ?? 0} B body, ${PARTITIONS} partitions, ${ROUNDS} round(s), brokers ${BROKERS.join(',')}`,
   );
-  const best = new Map<string, Row>();
-  const keep = (row: Row) => {
-    const current = best.get(row.scenario);
-    if (!current || row.cpuMicrosPerEvent < current.cpuMicrosPerEvent) best.set(row.scenario, row);
-    console.log(
-      `  round: ${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)} ev/s ${row.cpuMicrosPerEvent.toFixed(1).padStart(7)} µs CPU/ev`,
-    );
-  };
+  const rounds = new BestRounds();
+  const keep = (row: Row) => rounds.keep(row);
   for (let round = 0; round < ROUNDS; round++) {
     const rawTopic = `bench-raw-${randomUUID()}`;
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
@@ -179,21 +173,8 @@ async function main(): Promise<void> {
     keep(await measure('consume raw + zod', EVENTS, () => rawConsumeValidating(rawTopic, EVENTS)));
     keep(await measure('consume+handle edakit', EVENTS, () => edakitConsume(prefix, EVENTS)));
   }
-  const rows = [...best.values()];
-  console.log('\nscenario                    events/s   CPU µs/event   seconds');
-  for (const row of rows) {
-    console.log(
-      `${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)}   ${row.cpuMicrosPerEvent.toFixed(1).padStart(11)}   ${row.seconds.toFixed(2).padStart(7)}`,
-    );
-  }
-  const ratio = (edakit: string, raw: string) => {
-    const e = best.get(edakit) as Row;
-    const r = best.get(raw) as Row;
-    return {
-      throughput: e.perSecond / r.perSecond,
-      cpu: e.cpuMicrosPerEvent / r.cpuMicrosPerEvent,
-    };
-  };
+  const rows = rounds.table();
+  const ratio = (edakit: string, raw: string) => rounds.ratio(edakit, raw);
   const publish = ratio('publish edakit', 'publish raw kafkajs');
   const consume = ratio('consume+handle edakit', 'consume raw kafkajs');
   const publishFair = ratio('publish edakit', 'publish raw + JSON');

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createBus, type OutgoingMessage, on } from '@edakit/core';
 import { RabbitMqTransport } from '@edakit/transport-rabbitmq';
 import { type ConfirmChannel, connect, type Options } from 'amqplib';
-import { measure, Order, order, type Row } from './bench-kit';
+import { BestRounds, measure, Order, order, type Row } from './bench-kit';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
@@ -196,14 +196,8 @@ async function main(): Promise<void> {
   console.log(
     `rabbitmq bench: ${EVENTS} events of ${rawMessages[0]?.content.length ?? 0} B body, quorum queues, prefetch/concurrency ${CONCURRENCY}, ${ROUNDS} round(s)`,
   );
-  const best = new Map<string, Row>();
-  const keep = (row: Row) => {
-    const current = best.get(row.scenario);
-    if (!current || row.perSecond > current.perSecond) best.set(row.scenario, row);
-    console.log(
-      `  round: ${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)} ev/s ${row.cpuMicrosPerEvent.toFixed(1).padStart(7)} µs CPU/ev`,
-    );
-  };
+  const rounds = new BestRounds();
+  const keep = (row: Row) => rounds.keep(row);
   for (let round = 0; round < ROUNDS; round++) {
     const id = randomUUID().slice(0, 8);
     const rawExchange = `bench-raw-${id}`;
@@ -253,21 +247,8 @@ async function main(): Promise<void> {
       );
     }
   }
-  const rows = [...best.values()];
-  console.log('\nscenario                    events/s   CPU µs/event   seconds');
-  for (const row of rows) {
-    console.log(
-      `${row.scenario.padEnd(26)} ${Math.round(row.perSecond).toLocaleString('en').padStart(9)}   ${row.cpuMicrosPerEvent.toFixed(1).padStart(11)}   ${row.seconds.toFixed(2).padStart(7)}`,
-    );
-  }
-  const ratio = (edakit: string, raw: string) => {
-    const e = best.get(edakit) as Row;
-    const r = best.get(raw) as Row;
-    return {
-      throughput: e.perSecond / r.perSecond,
-      cpu: e.cpuMicrosPerEvent / r.cpuMicrosPerEvent,
-    };
-  };
+  const rows = rounds.table();
+  const ratio = (edakit: string, raw: string) => rounds.ratio(edakit, raw);
   const publish = ratio('publish edakit', 'publish raw amqplib');
   const transportOnly = ratio('publish transport only', 'publish raw amqplib');
   const consume = ratio('consume+handle edakit', 'consume raw amqplib');
