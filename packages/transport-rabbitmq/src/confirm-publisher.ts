@@ -43,7 +43,11 @@ interface Lane {
   open: boolean;
   /** Written, not yet confirmed, in write order. */
   readonly unconfirmed: Set<Entry>;
-  /** Mandatory messages by messageId, to match a `basic.return` to its publish. */
+  /**
+   * Mandatory messages by exchange, routing key and messageId, to match a
+   * `basic.return` to its publish: retry and dead-letter copies keep the event
+   * id, so the id alone may name several publishes in flight.
+   */
   readonly awaitingReturn: Map<string, Entry[]>;
   draining: Promise<void> | undefined;
   endDrain: (() => void) | undefined;
@@ -195,9 +199,10 @@ export class ConfirmPublisher {
     lane.unconfirmed.add(entry);
     const { target } = entry;
     if (target.mandatory) {
-      const list = lane.awaitingReturn.get(entry.properties.messageId) ?? [];
+      const key = returnKey(target.exchange, target.routingKey, entry.properties.messageId);
+      const list = lane.awaitingReturn.get(key) ?? [];
       list.push(entry);
-      lane.awaitingReturn.set(entry.properties.messageId, list);
+      lane.awaitingReturn.set(key, list);
     }
     let writable: boolean;
     try {
@@ -269,11 +274,16 @@ export class ConfirmPublisher {
     if (!lane.unconfirmed.delete(entry)) return;
     this.inFlight--;
     if (entry.target.mandatory) {
-      const list = lane.awaitingReturn.get(entry.properties.messageId);
+      const key = returnKey(
+        entry.target.exchange,
+        entry.target.routingKey,
+        entry.properties.messageId,
+      );
+      const list = lane.awaitingReturn.get(key);
       if (list) {
         const index = list.indexOf(entry);
         if (index >= 0) list.splice(index, 1);
-        if (list.length === 0) lane.awaitingReturn.delete(entry.properties.messageId);
+        if (list.length === 0) lane.awaitingReturn.delete(key);
       }
     }
     this.notify();
@@ -371,8 +381,12 @@ export class ConfirmPublisher {
         );
       });
       channel.on('return', (message: Message) => {
-        const id = String(message.properties.messageId ?? '');
-        const entry = lane.awaitingReturn.get(id)?.find((candidate) => !candidate.returned);
+        const key = returnKey(
+          message.fields.exchange,
+          message.fields.routingKey,
+          String(message.properties.messageId ?? ''),
+        );
+        const entry = lane.awaitingReturn.get(key)?.find((candidate) => !candidate.returned);
         if (entry) {
           // basic.return carries replyCode/replyText, which amqplib's types leave out.
           const fields = message.fields as { replyCode?: number; replyText?: string };
@@ -413,6 +427,11 @@ export class ConfirmPublisher {
     this.wake = undefined;
     wake?.();
   }
+}
+
+/** Which publish a `basic.return` belongs to: it echoes the exchange and routing key. */
+function returnKey(exchange: string, routingKey: string, messageId: string): string {
+  return JSON.stringify([exchange, routingKey, messageId]);
 }
 
 function describe(target: PublishTarget): string {

@@ -69,7 +69,9 @@ export class DeadLetterQueues {
       if (ids === undefined) chosen = matching;
       else {
         const byId = new Map(matching.map((entry) => [entry.deadLetter.id, entry]));
-        chosen = ids.map((id) => {
+        // An id asked for twice is one message: publishing and acking it twice
+        // would duplicate the event and close the channel (unknown delivery tag).
+        chosen = [...new Set(ids)].map((id) => {
           const found = byId.get(id);
           if (!found) throw new DeadLetterNotFoundError(id, { group, channel });
           return found;
@@ -140,10 +142,11 @@ export class DeadLetterQueues {
     });
     try {
       const held: Held[] = [];
+      const seen = new Map<string, number>();
       while (held.length < this.options.maxBrowse) {
         const message = await ch.get(dlq, { noAck: false });
         if (message === false) break;
-        held.push(toHeld(message, group));
+        held.push(toHeld(message, group, seen));
       }
       return await work(held, ch);
     } finally {
@@ -159,13 +162,18 @@ export class DeadLetterQueues {
   }
 }
 
-function toHeld(message: GetMessage, group: string): Held {
+/**
+ * `seen` counts the ids of this browse: two copies of one event (dead-lettered
+ * by RabbitMQ twice, or a fallback id shared by identical messages) get
+ * distinct ids, the second `<id>#2`, in queue order.
+ */
+function toHeld(message: GetMessage, group: string, seen: Map<string, number>): Held {
   const raw = (message.properties.headers ?? {}) as Record<string, unknown>;
   const incoming = fromAmqp(message, AMQP_HEADER_NAMING);
   const headers = incoming.message.headers;
   const channel =
     incoming.channel ?? headers[FailureHeaders.channel] ?? defaultChannelOf(incoming.type);
-  const id =
+  const base =
     headerValue(raw[TransportHeaders.deadLetterId]) ??
     incoming.messageId ??
     createHash('sha256')
@@ -173,6 +181,9 @@ function toHeld(message: GetMessage, group: string): Held {
       .update(JSON.stringify(headers))
       .digest('hex')
       .slice(0, 32);
+  const copies = (seen.get(base) ?? 0) + 1;
+  seen.set(base, copies);
+  const id = copies === 1 ? base : `${base}#${copies}`;
   let infoHeaders: Record<string, string> = headers;
   if (headers[FailureHeaders.deadLetterReason] === undefined) {
     // Dead-lettered by RabbitMQ itself (delivery limit, TTL, length), not by edakit.

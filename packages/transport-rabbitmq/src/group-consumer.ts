@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type Delivery,
   EdakitError,
+  ErrorCodes,
   KeyedQueue,
   type Logger,
   type SettleOutcome,
@@ -283,6 +284,10 @@ export class GroupConsumer implements TransportConsumer {
         'rabbitmq cancelled the consumer; subscribing again',
       );
       if (lane.open && !this.stopping) {
+        // Closed first, so no delivery still buffered from this channel starts on it
+        // (the broker requeues them all); acks already due go out before the close.
+        lane.acks.flush();
+        lane.open = false;
         lane.channel.close().catch(() => undefined);
       }
       return;
@@ -407,7 +412,10 @@ export class GroupConsumer implements TransportConsumer {
   /**
    * The retry or dead letter could not be published (or the ack threw): the
    * original goes back to the queue, after a pause that keeps a broken broker
-   * from spinning it.
+   * from spinning it. A publish that can never succeed (the copy's headers
+   * exceed the 64 KiB AMQP limit) would loop forever that way: the original is
+   * rejected instead, so the queue's own dead-letter target (`<queue>.dlq`)
+   * takes it, listed with reason `RABBITMQ_REJECTED`.
    */
   private async settleFailed(
     outcome: SettleOutcome,
@@ -415,6 +423,15 @@ export class GroupConsumer implements TransportConsumer {
     error: unknown,
   ): Promise<void> {
     this.lastError = this.options.redact(messageOf(error));
+    if (neverPublishable(error)) {
+      this.options.logger.error(
+        { group: this.group, queue: this.queue, outcome: outcome.type, error: this.lastError },
+        'rabbitmq could not settle a delivery and never will; rejecting it to the dead-letter queue',
+      );
+      if (this.stopping) return;
+      item.lane.acks.nack(item.message, false);
+      return;
+    }
     this.options.logger.error(
       { group: this.group, queue: this.queue, outcome: outcome.type, error: this.lastError },
       'rabbitmq could not settle a delivery; it will be delivered again',
@@ -427,6 +444,20 @@ export class GroupConsumer implements TransportConsumer {
       item.lane.channel.close().catch(() => undefined);
     }
   }
+}
+
+/**
+ * A publish that fails the same way every time (not retryable, and not a
+ * return: a missing queue is re-declared). Requeueing it would loop forever.
+ */
+function neverPublishable(error: unknown): boolean {
+  if (error instanceof RangeError) return true;
+  return (
+    EdakitError.isInstance(error) &&
+    error.code === ErrorCodes.PUBLISH_FAILED &&
+    !error.retryable &&
+    !isNoRoute(error)
+  );
 }
 
 /** The broker returned a message published to one of the group's own queues: it no longer exists. */

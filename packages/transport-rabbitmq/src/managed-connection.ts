@@ -11,6 +11,12 @@ export interface ManagedConnectionOptions {
   readonly role: ConnectionRole;
   readonly url: string | Options.Connect;
   readonly socketOptions: SocketOptions;
+  /**
+   * Bounds one connection attempt, handshake included (amqplib's socket
+   * `timeout`, unless `socketOptions.timeout` sets it): a peer that accepts
+   * the TCP connection and never answers would otherwise stall reconnects.
+   */
+  readonly connectTimeoutMs: number;
   readonly connectionName: string;
   readonly heartbeatSeconds: number;
   readonly reconnectDelayMs: number;
@@ -123,6 +129,7 @@ export class ManagedConnection {
       try {
         const model = await connect(this.target(), {
           ...this.options.socketOptions,
+          timeout: this.options.socketOptions.timeout ?? this.options.connectTimeoutMs,
           clientProperties: {
             ...(this.options.socketOptions.clientProperties ?? {}),
             connection_name: `${this.options.connectionName}:${this.options.role}`,

@@ -57,7 +57,11 @@ export interface RabbitMqTransportOptions {
   readonly maxInFlight?: number;
   /** Reject publishes at once while the broker blocks the publishing connection. Default false. */
   readonly failFastWhenBlocked?: boolean;
-  /** How long `connect()` keeps trying before it rejects. Default 15 s. */
+  /**
+   * How long `connect()` keeps trying before it rejects. Default 15 s. Also
+   * bounds each connection attempt, AMQP handshake included (amqplib's socket
+   * `timeout`), unless `socketOptions.timeout` is set.
+   */
   readonly connectTimeoutMs?: number;
   /** First reconnect delay, doubled (with jitter) up to `maxReconnectDelayMs`. Default 100 ms. */
   readonly reconnectDelayMs?: number;

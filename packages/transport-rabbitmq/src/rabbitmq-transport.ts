@@ -242,6 +242,7 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
       role,
       url: this.options.url,
       socketOptions: this.options.socketOptions,
+      connectTimeoutMs: this.options.connectTimeoutMs,
       connectionName: this.options.connectionName,
       heartbeatSeconds: this.options.heartbeatSeconds,
       reconnectDelayMs: this.options.reconnectDelayMs,

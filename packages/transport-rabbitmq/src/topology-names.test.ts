@@ -67,6 +67,7 @@ describe('queue arguments', () => {
 
   it('sends a retry tier back to the group queue only, through the default exchange', () => {
     expect(retryQueueArguments(settings({ queueType: 'classic' }), 'g', 250)).toEqual({
+      'x-queue-type': 'classic',
       'x-message-ttl': 250,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': 'g',

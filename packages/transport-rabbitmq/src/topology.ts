@@ -56,7 +56,21 @@ function typeArguments(queueType: QueueType): Arguments {
         'x-dead-letter-strategy': 'at-least-once',
         'x-overflow': 'reject-publish',
       }
-    : {};
+    : CLASSIC;
+}
+
+/**
+ * Always explicit: without `x-queue-type` a vhost's or node's
+ * `default_queue_type` (e.g. quorum) decides, and a quorum DLQ on RabbitMQ 4.x
+ * counts every browse against its delivery limit (20) and drops dead letters.
+ * The broker treats an absent type and `classic` as equivalent, so queues
+ * declared before this stay valid.
+ */
+const CLASSIC: Arguments = { 'x-queue-type': 'classic' };
+
+/** The DLQ and the unroutable queue: always classic (no delivery limit), whatever the default. */
+export function classicQueueArguments(): Arguments {
+  return { ...CLASSIC };
 }
 
 /**
@@ -78,7 +92,7 @@ export class Topology {
     await this.onScratchChannel(model, async (channel) => {
       await this.exchanges(channel);
       const { names, retryTiersMs } = this.settings;
-      await this.queue(channel, names.deadLetter(group), {});
+      await this.queue(channel, names.deadLetter(group), classicQueueArguments());
       await this.queue(channel, names.queue(group), mainQueueArguments(this.settings, group));
       for (const tier of retryTiersMs) {
         await this.queue(
@@ -98,7 +112,7 @@ export class Topology {
   /** The group's DLQ alone (for an operator tool that never consumed). */
   async declareDeadLetterQueue(model: ChannelModel, group: string): Promise<void> {
     await this.onScratchChannel(model, (channel) =>
-      this.queue(channel, this.settings.names.deadLetter(group), {}),
+      this.queue(channel, this.settings.names.deadLetter(group), classicQueueArguments()),
     );
   }
 
@@ -108,7 +122,7 @@ export class Topology {
       await guard('exchange', names.alternateExchange, () =>
         channel.assertExchange(names.alternateExchange, 'fanout', { durable: true }),
       );
-      await this.queue(channel, names.unroutableQueue, {});
+      await this.queue(channel, names.unroutableQueue, classicQueueArguments());
       await guard('binding', `${names.unroutableQueue} <- ${names.alternateExchange}`, () =>
         channel.bindQueue(names.unroutableQueue, names.alternateExchange, ''),
       );
