@@ -22,6 +22,8 @@ export interface ConfirmPublisherOptions {
   readonly failFastWhenBlocked: boolean;
   readonly redact: (text: string) => string;
   readonly logger: Logger;
+  /** Told of every error that closes a publishing channel (a 404 on a deleted exchange, for instance). */
+  readonly onChannelError?: ((error: Error) => void) | undefined;
 }
 
 interface Entry {
@@ -88,6 +90,8 @@ export class ConfirmPublisher {
     target: PublishTarget,
     content: Buffer,
     properties: Options.Publish & { messageId: string },
+    /** When it must be settled (epoch ms); default `timeoutMs` from now. */
+    deadline?: number,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new TransportClosedError('rabbitmq'));
     if (this.options.failFastWhenBlocked && this.connection.isBlocked) {
@@ -102,7 +106,7 @@ export class ConfirmPublisher {
         target,
         content,
         properties: target.mandatory ? { ...properties, mandatory: true } : properties,
-        deadline: Date.now() + this.options.timeoutMs,
+        deadline: deadline ?? Date.now() + this.options.timeoutMs,
         resolve,
         reject,
         settled: false,
@@ -325,8 +329,9 @@ export class ConfirmPublisher {
   private sweep(): void {
     const now = Date.now();
     for (const entry of this.live) {
-      // Insertion order is deadline order: the first live one not due ends the sweep.
-      if (entry.deadline > now) break;
+      // Not always in deadline order: a transport publish's deadline starts
+      // before it waits for the exchanges.
+      if (entry.deadline > now) continue;
       const lane = entry.lane;
       this.fail(
         entry,
@@ -373,6 +378,7 @@ export class ConfirmPublisher {
           { error: this.options.redact(messageOf(error)) },
           'rabbitmq publisher channel error',
         );
+        this.options.onChannelError?.(error);
       });
       channel.on('handler-error', (error: Error) => {
         this.options.logger.error(

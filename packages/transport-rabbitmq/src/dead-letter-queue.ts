@@ -17,6 +17,7 @@ import {
   toAmqp,
 } from './amqp-message';
 import { messageOf, settleWithin, withTimeout } from './backoff';
+import { BrokerUnavailableError } from './errors';
 import type { ManagedConnection } from './managed-connection';
 import type { TopologyNames } from './topology-names';
 
@@ -49,11 +50,28 @@ interface Held {
 export class DeadLetterQueues {
   constructor(private readonly options: DeadLetterQueuesOptions) {}
 
+  /**
+   * With a `limit`, stops taking messages once `limit` of them match, so a
+   * large DLQ is not read (and held) whole for a short page.
+   */
   async list(group: string, channel?: string, limit?: number): Promise<DeadLetter[]> {
-    return this.browse(group, async (held) => {
-      const matching = held.filter((entry) => channel === undefined || entry.channel === channel);
-      return matching.slice(0, limit ?? matching.length).map((entry) => entry.deadLetter);
-    });
+    const matches = (entry: Held) => channel === undefined || entry.channel === channel;
+    let found = 0;
+    const enough =
+      limit === undefined
+        ? undefined
+        : (entry: Held) => {
+            if (matches(entry)) found++;
+            return found >= limit;
+          };
+    return this.browse(
+      group,
+      async (held) => {
+        const matching = held.filter(matches);
+        return matching.slice(0, limit ?? matching.length).map((entry) => entry.deadLetter);
+      },
+      limit === undefined || limit > 0 ? enough : () => true,
+    );
   }
 
   /**
@@ -126,15 +144,34 @@ export class DeadLetterQueues {
     });
   }
 
-  /** Takes the DLQ's messages unacknowledged, runs `work`, gives back whatever was not acked. */
+  /**
+   * Takes the DLQ's messages unacknowledged (until `enough` says so after a
+   * message), runs `work`, gives back whatever was not acked. Opening a
+   * channel is bounded by `connectTimeoutMs`, each `basic.get` by
+   * `publishTimeoutMs`: a broker that stops answering fails the call.
+   */
   private async browse<T>(
     group: string,
     work: (held: Held[], channel?: ConfirmChannel) => Promise<T>,
+    enough?: (entry: Held) => boolean,
   ): Promise<T> {
     const dlq = this.options.names.deadLetter(group);
-    const model = await this.options.connection.get(this.options.connectTimeoutMs);
-    if (!(await queueExists(model, dlq))) return work([]);
-    const ch = await model.createConfirmChannel();
+    const { connectTimeoutMs, publishTimeoutMs } = this.options;
+    const model = await this.options.connection.get(connectTimeoutMs);
+    if (
+      !(await this.bounded(queueExists(model, dlq), connectTimeoutMs, `checking queue "${dlq}"`))
+    ) {
+      return work([]);
+    }
+    const opening = model.createConfirmChannel();
+    let ch: ConfirmChannel;
+    try {
+      ch = await this.bounded(opening, connectTimeoutMs, 'opening a channel');
+    } catch (error) {
+      // Opened too late: nobody uses it.
+      opening.then((late) => settleWithin(late.close())).catch(() => undefined);
+      throw error;
+    }
     ch.on('error', () => undefined);
     let open = true;
     ch.on('close', () => {
@@ -144,9 +181,15 @@ export class DeadLetterQueues {
       const held: Held[] = [];
       const seen = new Map<string, number>();
       while (held.length < this.options.maxBrowse) {
-        const message = await ch.get(dlq, { noAck: false });
+        const message = await this.bounded(
+          ch.get(dlq, { noAck: false }),
+          publishTimeoutMs,
+          `basic.get from "${dlq}"`,
+        );
         if (message === false) break;
-        held.push(toHeld(message, group, seen));
+        const entry = toHeld(message, group, seen);
+        held.push(entry);
+        if (enough?.(entry)) break;
       }
       return await work(held, ch);
     } finally {
@@ -159,6 +202,17 @@ export class DeadLetterQueues {
         await settleWithin(ch.close());
       }
     }
+  }
+
+  private bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return withTimeout(
+      promise,
+      ms,
+      () =>
+        new BrokerUnavailableError(`RabbitMQ did not answer within ${ms} ms (${what})`, {
+          queue: what,
+        }),
+    );
   }
 }
 
@@ -187,8 +241,20 @@ function toHeld(message: GetMessage, group: string, seen: Map<string, number>): 
   let infoHeaders: Record<string, string> = headers;
   if (headers[FailureHeaders.deadLetterReason] === undefined) {
     // Dead-lettered by RabbitMQ itself (delivery limit, TTL, length), not by edakit.
-    const reason = headerValue(raw['x-first-death-reason']) ?? 'unknown';
-    const queue = headerValue(raw['x-first-death-queue']) ?? '';
+    // The latest death says why it is here: `x-first-death-*` of a message that
+    // went through a retry queue is that queue's TTL expiry. RabbitMQ keeps
+    // `x-death` newest first (3.13+ also sets `x-last-death-*`).
+    const latest = latestDeath(raw['x-death']);
+    const reason =
+      headerValue(latest?.reason) ??
+      headerValue(raw['x-last-death-reason']) ??
+      headerValue(raw['x-first-death-reason']) ??
+      'unknown';
+    const queue =
+      headerValue(latest?.queue) ??
+      headerValue(raw['x-last-death-queue']) ??
+      headerValue(raw['x-first-death-queue']) ??
+      '';
     infoHeaders = {
       ...headers,
       [FailureHeaders.deadLetterReason]: `RABBITMQ_${reason.toUpperCase()}`,
@@ -205,6 +271,14 @@ function toHeld(message: GetMessage, group: string, seen: Map<string, number>): 
     messageId: incoming.messageId,
     deadLetter: { id, message: incoming.message, info: readDeadLetterInfo(infoHeaders) },
   };
+}
+
+function latestDeath(value: unknown): { reason?: unknown; queue?: unknown } | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const first: unknown = value[0];
+  return typeof first === 'object' && first !== null
+    ? (first as { reason?: unknown; queue?: unknown })
+    : undefined;
 }
 
 /** Passive declare on a throw-away channel: a 404 closes that channel only. */

@@ -16,10 +16,16 @@ function fakeChannel() {
   const nacks: Array<{ tag: number; requeue: boolean }> = [];
   const acks: number[] = [];
   let closes = 0;
+  let nackAlls = 0;
   const channel = Object.assign(new EventEmitter(), {
     nacks,
     acks,
     closes: () => closes,
+    nackAlls: () => nackAlls,
+    nackAll: () => {
+      nackAlls++;
+    },
+    cancel: async () => ({}),
     ack: (message: ConsumeMessage) => void acks.push(message.fields.deliveryTag),
     nack: (message: ConsumeMessage, _all: boolean, requeue: boolean) =>
       void nacks.push({ tag: message.fields.deliveryTag, requeue }),
@@ -58,6 +64,7 @@ function message(tag: number, key = 'k'): ConsumeMessage {
 function consumerWith(
   handle: (delivery: Delivery) => Promise<SettleOutcome>,
   publish: () => Promise<void>,
+  extra: { stopTimeoutMs?: number; concurrency?: number } = {},
 ) {
   const channel = fakeChannel();
   const consumer = new GroupConsumer({
@@ -65,7 +72,7 @@ function consumerWith(
       group: 'g',
       channels: ['gc'],
       types: ['gc.happened'],
-      concurrency: 1,
+      concurrency: extra.concurrency ?? 1,
       startFrom: 'latest',
       handle,
     },
@@ -78,6 +85,7 @@ function consumerWith(
     connectTimeoutMs: 1_000,
     reconnectDelayMs: 10,
     maxReconnectDelayMs: 100,
+    stopTimeoutMs: extra.stopTimeoutMs,
     redact: (text) => text,
     logger: silent,
   });
@@ -163,5 +171,80 @@ describe('GroupConsumer server-side cancel', () => {
     expect(started).toHaveLength(1);
     // Nothing is settled on the closing channel: the broker requeues both.
     expect(channel.acks).toEqual([]);
+  });
+});
+
+describe('GroupConsumer stop deadline', () => {
+  it('stops after stopTimeoutMs with a stuck handler, closing the channel so the broker requeues', async () => {
+    const started: string[] = [];
+    const { consumer, channel, lane, deliver } = consumerWith(
+      (delivery) => {
+        started.push(String(delivery.message.key));
+        return new Promise(() => undefined); // never settles
+      },
+      () => Promise.resolve(),
+      { stopTimeoutMs: 100 },
+    );
+    (consumer as unknown as { lane: typeof lane }).lane = Object.assign(lane, { consumerTag: 'c' });
+    deliver(message(1));
+    await until(() => started.length === 1);
+    const outcome = await Promise.race([
+      consumer.stop().then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(() => resolve('pending'), 2_000)),
+    ]);
+    expect(outcome).toBe('stopped');
+    expect(channel.nackAlls()).toBe(1);
+    expect(channel.closes()).toBe(1);
+    expect(channel.acks).toEqual([]);
+  });
+});
+
+describe('GroupConsumer per-key order on a requeue', () => {
+  it('requeues the buffered deliveries of a released key after it, in order, and runs none of them', async () => {
+    const started: number[] = [];
+    const { channel, deliver } = consumerWith(
+      async (delivery) => {
+        const seq = (JSON.parse(Buffer.from(delivery.message.body).toString()) as { seq: number })
+          .seq;
+        started.push(seq);
+        if (seq === 1) throw new Error('handler blew up'); // becomes a release
+        return { type: 'ack' };
+      },
+      () => Promise.resolve(),
+    );
+    deliver(message(1, 'k'));
+    deliver(message(2, 'k')); // same key: buffered behind the first
+    deliver(message(3, 'other'));
+    deliver(message(4, 'k'));
+    await until(() => channel.acks.length > 0 || started.includes(3));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(channel.nacks).toEqual([
+      { tag: 1, requeue: true },
+      { tag: 2, requeue: true },
+      { tag: 4, requeue: true },
+    ]);
+    expect(started).toEqual([1, 3]);
+  });
+
+  it("requeues the key's buffered deliveries after a failed settle too", async () => {
+    const started: number[] = [];
+    const { channel, deliver } = consumerWith(
+      async (delivery) => {
+        started.push(
+          (JSON.parse(Buffer.from(delivery.message.body).toString()) as { seq: number }).seq,
+        );
+        return { type: 'retry', delayMs: 100, headers: {} };
+      },
+      () => Promise.reject(new PublishError('no confirm within 5000 ms')),
+    );
+    deliver(message(1, 'k'));
+    deliver(message(2, 'k'));
+    await until(() => channel.nacks.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(channel.nacks).toEqual([
+      { tag: 1, requeue: true },
+      { tag: 2, requeue: true },
+    ]);
+    expect(started).toEqual([1]);
   });
 });

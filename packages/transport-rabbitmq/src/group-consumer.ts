@@ -33,6 +33,13 @@ export interface GroupConsumerOptions {
   readonly connectTimeoutMs: number;
   readonly reconnectDelayMs: number;
   readonly maxReconnectDelayMs: number;
+  /**
+   * How long `stop()` waits for handlers in flight before it closes the
+   * channel (the broker requeues their deliveries) and returns. Core resolves
+   * every handler by its own stop deadline; this bounds a `transport.close()`
+   * called directly. Default 30 s.
+   */
+  readonly stopTimeoutMs?: number | undefined;
   readonly redact: (text: string) => string;
   readonly logger: Logger;
 }
@@ -83,6 +90,8 @@ export class GroupConsumer implements TransportConsumer {
   private lane: Lane | undefined;
   private laneCounter = 0;
   private readonly buffer = new KeyedQueue<Buffered>();
+  /** Buffered deliveries already requeued with an earlier one of their key: skipped when taken. */
+  private readonly requeued = new WeakSet<Buffered>();
   private readonly running = new Set<Promise<void>>();
   private active = 0;
   private stopping = false;
@@ -146,7 +155,32 @@ export class GroupConsumer implements TransportConsumer {
       await settleWithin(lane.channel.cancel(lane.consumerTag));
     }
     // Core resolves every handle() by the stop deadline; settling may await confirms.
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    // Called directly (transport.close()), a stuck handler must not hold the stop forever.
+    const limit = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const deadline = Date.now() + limit;
+    while (this.running.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.options.logger.warn(
+          {
+            group: this.group,
+            queue: this.queue,
+            inFlight: this.running.size,
+            stopTimeoutMs: limit,
+          },
+          'rabbitmq consumer stop timed out with handlers still running; their deliveries are requeued',
+        );
+        break;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     // A re-attach that was under way when the stop began may have opened another channel.
     const lanes = new Set([lane, this.lane]);
     this.lane = undefined;
@@ -323,8 +357,10 @@ export class GroupConsumer implements TransportConsumer {
     while (!this.stopping && this.active < this.options.subscription.concurrency) {
       const next = this.buffer.take();
       if (!next) return;
-      if (!next.item.lane.open) {
-        // Its channel is gone: the broker redelivers it.
+      if (!next.item.lane.open || this.requeued.has(next.item)) {
+        // Its channel is gone (the broker redelivers it), or it was requeued behind
+        // an earlier delivery of its key.
+        this.requeued.delete(next.item);
         this.buffer.done(next.key);
         continue;
       }
@@ -365,7 +401,7 @@ export class GroupConsumer implements TransportConsumer {
         return;
       case 'release':
         // While stopping, stop() requeues everything at once, in order.
-        if (!this.stopping) lane.acks.nack(message, true);
+        if (!this.stopping) this.requeueInOrder(item);
         return;
       case 'retry': {
         const { names, retryTiersMs } = this.options.topology.settings;
@@ -410,6 +446,26 @@ export class GroupConsumer implements TransportConsumer {
   }
 
   /**
+   * Requeues `item` and, right after it and in order, the deliveries of its
+   * key already buffered behind it on the same channel: otherwise the next one
+   * would run before `item` comes back, breaking the key's order. The broker
+   * redelivers them in that order. (A delivery of the key the broker sent
+   * before it received these nacks can still run first, like any
+   * redelivery across consumers.)
+   */
+  private requeueInOrder(item: Buffered): void {
+    item.lane.acks.nack(item.message, true);
+    const key = item.delivery.message.key;
+    if (key === undefined) return;
+    for (const waiting of this.buffer.waiting()) {
+      if (waiting.lane !== item.lane || waiting.delivery.message.key !== key) continue;
+      if (this.requeued.has(waiting)) continue;
+      this.requeued.add(waiting);
+      waiting.lane.acks.nack(waiting.message, true);
+    }
+  }
+
+  /**
    * The retry or dead letter could not be published (or the ack threw): the
    * original goes back to the queue, after a pause that keeps a broken broker
    * from spinning it. A publish that can never succeed (the copy's headers
@@ -438,13 +494,15 @@ export class GroupConsumer implements TransportConsumer {
     );
     if (!this.stopping) await sleep(1_000);
     if (this.stopping) return;
-    item.lane.acks.nack(item.message, true);
+    this.requeueInOrder(item);
     if (isNoRoute(error) && this.lane === item.lane && item.lane.open) {
       // A retry or dead-letter queue is gone (deleted by hand): consume again, which re-declares.
       item.lane.channel.close().catch(() => undefined);
     }
   }
 }
+
+const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 /**
  * A publish that fails the same way every time (not retryable, and not a

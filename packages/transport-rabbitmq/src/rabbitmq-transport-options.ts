@@ -67,6 +67,13 @@ export interface RabbitMqTransportOptions {
   readonly reconnectDelayMs?: number;
   /** Default 10 s. */
   readonly maxReconnectDelayMs?: number;
+  /**
+   * How long stopping a consumer (`transport.close()`, a subscription's stop)
+   * waits for its handlers in flight; then it closes the channel (the broker
+   * requeues their deliveries) and returns. `bus.stop()` releases handlers by
+   * its own deadline first. Default 30 s.
+   */
+  readonly stopTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -94,6 +101,7 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly reconnectDelayMs: number;
   readonly maxReconnectDelayMs: number;
+  readonly stopTimeoutMs: number;
 }
 
 const NAME = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -166,6 +174,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
     reconnectDelayMs: options.reconnectDelayMs ?? 100,
     maxReconnectDelayMs: options.maxReconnectDelayMs ?? 10_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
   };
   for (const name of [
     'publishTimeoutMs',
@@ -173,6 +182,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     'connectTimeoutMs',
     'reconnectDelayMs',
     'maxReconnectDelayMs',
+    'stopTimeoutMs',
   ] as const) {
     if (!positiveInteger(resolved[name])) {
       throw new InvalidOptionsError(`${name} must be a positive integer`);

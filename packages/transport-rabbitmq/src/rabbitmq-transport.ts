@@ -2,10 +2,13 @@ import {
   type DeadLetter,
   type DeadLetterAdmin,
   type DeadLetterQuery,
+  EdakitError,
+  ErrorCodes,
   type HeaderNaming,
   InvalidOptionsError,
   type Logger,
   type OutgoingMessage,
+  PublishError,
   type RedriveRequest,
   silentLogger,
   type Transport,
@@ -15,9 +18,10 @@ import {
   type TransportSubscription,
 } from '@edakit/core';
 import { AMQP_HEADER_NAMING, toAmqp } from './amqp-message';
-import { messageOf } from './backoff';
+import { messageOf, withTimeout } from './backoff';
 import { ConfirmPublisher } from './confirm-publisher';
 import { DeadLetterQueues } from './dead-letter-queue';
+import { BrokerUnavailableError } from './errors';
 import { GroupConsumer } from './group-consumer';
 import { type ConnectionRole, ManagedConnection } from './managed-connection';
 import { queueStats } from './queue-stats';
@@ -79,6 +83,11 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
       failFastWhenBlocked: this.options.failFastWhenBlocked,
       redact: this.redact,
       logger: this.logger,
+      // Publishing to an exchange that was deleted closes the channel with 404:
+      // declare the exchanges again before the next publish.
+      onChannelError: (error) => {
+        if ((error as { code?: unknown }).code === 404) this.exchangesReady = undefined;
+      },
     });
     this.topology = new Topology({
       names: this.names,
@@ -111,7 +120,9 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
         throw new InvalidOptionsError('Every outgoing message needs a channel');
       }
     }
-    await this.exchanges();
+    // One deadline for the whole publish, connecting and declaring the exchanges included.
+    const deadline = Date.now() + this.options.publishTimeoutMs;
+    await this.exchangesBefore(deadline);
     const target = {
       exchange: this.names.exchange,
       mandatory: this.options.unroutable === 'reject',
@@ -119,9 +130,42 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
     await Promise.all(
       messages.map(({ channel, type, message }) => {
         const out = toAmqp(message, channel, type, this.headerNaming);
-        return this.publisher.publish({ ...target, routingKey: type }, out.content, out.properties);
+        return this.publisher.publish(
+          { ...target, routingKey: type },
+          out.content,
+          out.properties,
+          deadline,
+        );
       }),
     );
+  }
+
+  /**
+   * The exchanges, declared by `deadline`, or a retryable PublishError
+   * (EDAKIT_PUBLISH_FAILED). A topology mismatch (a configuration error) and a
+   * closed transport keep their own errors.
+   */
+  private async exchangesBefore(deadline: number): Promise<void> {
+    const ms = Math.max(1, deadline - Date.now());
+    try {
+      await withTimeout(
+        this.exchanges(ms),
+        ms,
+        () =>
+          new Error(`the exchanges were not declared within ${this.options.publishTimeoutMs} ms`),
+      );
+    } catch (error) {
+      if (
+        EdakitError.isInstance(error) &&
+        (error.code === ErrorCodes.INVALID_OPTIONS || error.code === ErrorCodes.TRANSPORT_CLOSED)
+      ) {
+        throw error;
+      }
+      throw new PublishError(
+        `Could not publish to exchange "${this.names.exchange}" within ${this.options.publishTimeoutMs} ms: ${this.redact(messageOf(error))}; nothing was sent`,
+        { cause: error, context: { exchange: this.names.exchange, broker: this.broker } },
+      );
+    }
   }
 
   async subscribe(subscription: TransportSubscription): Promise<TransportConsumer> {
@@ -135,6 +179,7 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
       connectTimeoutMs: this.options.connectTimeoutMs,
       reconnectDelayMs: this.options.reconnectDelayMs,
       maxReconnectDelayMs: this.options.maxReconnectDelayMs,
+      stopTimeoutMs: this.options.stopTimeoutMs,
       redact: this.redact,
       logger: this.logger,
     });
@@ -225,15 +270,34 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
     return this.deadLetters.redrive(request.group, request.channel, request.ids);
   }
 
-  private exchanges(): Promise<void> {
+  /**
+   * Declares the exchanges once (shared by concurrent callers). Bounded by
+   * `connectTimeoutMs` (or `timeoutMs`, if longer), declaring included, so a
+   * broker that stops answering never leaves it pending; a failure is
+   * forgotten, so the next call tries again.
+   */
+  private exchanges(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
     this.publishUsed = true;
-    this.exchangesReady ??= (async () => {
-      const model = await this.publishConnection.get(this.options.connectTimeoutMs);
-      await this.topology.declareExchanges(model);
-    })().catch((error: unknown) => {
-      this.exchangesReady = undefined;
-      throw error;
-    });
+    if (!this.exchangesReady) {
+      const limit = Math.max(timeoutMs, this.options.connectTimeoutMs);
+      const started = Date.now();
+      const ready: Promise<void> = (async () => {
+        const model = await this.publishConnection.get(limit);
+        await withTimeout(
+          this.topology.declareExchanges(model),
+          Math.max(1, limit - (Date.now() - started)),
+          () =>
+            new BrokerUnavailableError(
+              `RabbitMQ at ${this.broker} did not declare the exchanges within ${limit} ms`,
+              { broker: this.broker, exchange: this.names.exchange },
+            ),
+        );
+      })().catch((error: unknown) => {
+        if (this.exchangesReady === ready) this.exchangesReady = undefined;
+        throw error;
+      });
+      this.exchangesReady = ready;
+    }
     return this.exchangesReady;
   }
 
