@@ -444,26 +444,6 @@ kafka_node_state() {
   elif port_open "$K_PORT"; then
     K_PID=$(pid_on_port "$K_PORT")
     K_STATE=foreign
-    if [ -n "$K_PID" ] && stale_edakit_broker "$K_PID"; then
-      # A broker scripts/services started from another checkout (CI runs in a fresh clone on
-      # the machine a developer used): it is ours, but its pid file is elsewhere. Replace it,
-      # so tests that kill and restart the broker control the process they talk to.
-      echo "$1: stopping pid $K_PID, a broker started by scripts/services from another checkout"
-      kill -TERM "$K_PID" 2>/dev/null || true
-      local waits=150
-      while kill -0 "$K_PID" 2>/dev/null && [ "$waits" -gt 0 ]; do
-        sleep 0.2
-        waits=$((waits - 1))
-      done
-      kill -KILL "$K_PID" 2>/dev/null || true
-      waits=50
-      while port_open "$K_PORT" && [ "$waits" -gt 0 ]; do
-        sleep 0.2
-        waits=$((waits - 1))
-      done
-      K_PID=
-      K_STATE=stopped
-    fi
   else
     K_STATE=stopped
   fi
@@ -480,6 +460,29 @@ stale_edakit_broker() {
   esac
 }
 
+# replace_stale_broker NAME: on `up` only (status and down never call it). A port held by a
+# broker that scripts/services launched from another checkout (CI runs in a fresh clone on
+# the machine a developer used) is ours, but its pid file is elsewhere: stop it so tests that
+# kill and restart the broker control the process they talk to. Sets K_STATE=stopped when done.
+replace_stale_broker() {
+  [ -n "${K_PID:-}" ] && stale_edakit_broker "$K_PID" || return 1
+  echo "$1: stopping pid $K_PID, a broker started by scripts/services from another checkout"
+  kill -TERM "$K_PID" 2>/dev/null || true
+  local waits=150
+  while kill -0 "$K_PID" 2>/dev/null && [ "$waits" -gt 0 ]; do
+    sleep 0.2
+    waits=$((waits - 1))
+  done
+  kill -KILL "$K_PID" 2>/dev/null || true
+  waits=50
+  while port_open "$K_PORT" && [ "$waits" -gt 0 ]; do
+    sleep 0.2
+    waits=$((waits - 1))
+  done
+  K_PID=
+  K_STATE=stopped
+}
+
 kafka_report() { report "$K_NAME" "$1" "$K_ADDR" "$K_PID" "$K_LOG"; }
 
 # kafka_node_begin NAME: if the node is not running, formats (once) and launches it without waiting.
@@ -490,11 +493,14 @@ kafka_node_begin() {
   [ -z "${!bv:-}" ] || return 0
   kafka_node_state "$1"
   state=$K_STATE
+  if [ "$state" = foreign ]; then
+    replace_stale_broker "$1" || die "$1: $HOST:$K_PORT is already served by a process not started by scripts/services (pid ${K_PID:-?})"
+    state=stopped
+  fi
   case "$state" in
     running) ;;
     paused) die "$1: pid $K_PID is paused (SIGSTOP); resume it with scripts/services/kafka-node resume" ;;
     starting) ;; # finish waits for the port
-    foreign) die "$1: $HOST:$K_PORT is already served by a process not started by scripts/services (pid ${K_PID:-?})" ;;
     stopped)
       kafka_fetch
       command -v "$JAVA" >/dev/null || die "java not found (set JAVA_HOME or install a JDK; tested with OpenJDK 17)"
@@ -588,7 +594,7 @@ kafka_cluster_begin() {
     kafka_node_state "kafka-cluster-$n"
     case "$K_STATE" in
       stopped) kafka_check_ports ;;
-      foreign) die "kafka-cluster-$n: $HOST:$K_PORT is already served by a process not started by scripts/services (pid ${K_PID:-?})" ;;
+      foreign) replace_stale_broker "kafka-cluster-$n" || die "kafka-cluster-$n: $HOST:$K_PORT is already served by a process not started by scripts/services (pid ${K_PID:-?})" ;;
     esac
   done
   for n in "${KAFKA_CLUSTER_NODES[@]}"; do kafka_node_begin "kafka-cluster-$n"; done
