@@ -1,18 +1,17 @@
 import {
   type Bus,
   createBus,
-  EdakitError,
   idempotency,
   MemoryIdempotencyStore,
   type Middleware,
   on,
-  type PreparedEvent,
 } from '@edakit/core';
 import { conformanceContract, waitFor } from '@edakit/core/testing';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { namespace, sleep, startHealthy, stopAll } from '../support/integration';
 import { brokers, portOpen, servicesAsync } from '../support/kafka-broker';
 import { testTransport } from '../support/kafka-factory';
+import { publishThroughOutage } from '../support/outage';
 
 const buses: Bus[] = [];
 afterEach(() => stopAll(buses));
@@ -63,46 +62,21 @@ it('loses no acknowledged event across a broker kill -9 and restart; effects exa
 
   const publisher = createBus({ transport: testTransport(), source: '/it/kill' });
   buses.push(publisher);
-  const resolved = new Set<string>();
-  const rejections: string[] = [];
-  let kill: Promise<void> | undefined;
   let effectsAtKill = -1;
-  let resolvedAtKill = -1;
-  const startedAt = Date.now();
-
-  for (let from = 0; from < EVENTS; from += CHUNK) {
-    const chunk: PreparedEvent[] = [];
-    for (let seq = from; seq < from + CHUNK; seq++) {
-      chunk.push(publisher.prepare(contract, { key: `key-${seq % 97}`, seq }));
-    }
-    // A publish that rejects is retried with the same events (same ids) until it resolves.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await publisher.publishBatch(chunk);
-        for (const event of chunk) resolved.add(event.envelope.id);
-        break;
-      } catch (error) {
-        rejections.push(
-          EdakitError.isInstance(error)
-            ? `${error.code} (${error.name})`
-            : `untyped ${(error as Error)?.name}: ${(error as Error)?.message}`,
-        );
-        if (attempt >= 120) throw error;
-        await sleep(500);
-      }
-    }
-    if (!kill && resolved.size >= KILL_AFTER) {
-      resolvedAtKill = resolved.size;
+  const run = await publishThroughOutage(publisher, {
+    events: EVENTS,
+    chunk: CHUNK,
+    outageAfter: KILL_AFTER,
+    retryPauseMs: 500,
+    prepare: (seq) => publisher.prepare(contract, { key: `key-${seq % 97}`, seq }),
+    outage: async () => {
       effectsAtKill = effects.size;
-      kill = (async () => {
-        await servicesAsync('kafka-node', 'kill-single');
-        await sleep(1_000);
-        await servicesAsync('kafka-node', 'start-single');
-      })();
-    }
-  }
-  await kill;
-  const publishedAt = Date.now();
+      await servicesAsync('kafka-node', 'kill-single');
+      await sleep(1_000);
+      await servicesAsync('kafka-node', 'start-single');
+    },
+  });
+  const { acknowledged: resolved, rejections, acknowledgedAtOutage: resolvedAtKill } = run;
 
   const missing = () => [...resolved].filter((id) => !effects.has(id));
   await waitFor(() => missing().length === 0, {
@@ -120,7 +94,7 @@ it('loses no acknowledged event across a broker kill -9 and restart; effects exa
   for (const rejection of rejections) kinds.set(rejection, (kinds.get(rejection) ?? 0) + 1);
   console.log(
     `broker kill: killed after ${resolvedAtKill} acknowledged / ${effectsAtKill} handled; ` +
-      `all ${resolved.size} acknowledged after ${publishedAt - startedAt} ms; ` +
+      `all ${resolved.size} acknowledged after ${run.elapsedMs} ms; ` +
       `${rejections.length} rejected publish calls ${JSON.stringify(Object.fromEntries(kinds))}; ` +
       `deliveries ${[...deliveries.values()].reduce((a, b) => a + b, 0)} for ${deliveries.size} events: ` +
       `${redelivered} duplicate deliveries over ${redeliveredEvents} events; ` +

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Bus,
-  createBus,
-  EdakitError,
-  type Logger,
-  on,
-  type PreparedEvent,
-} from '@edakit/core';
+import { type Bus, createBus, type Logger, on } from '@edakit/core';
 import { conformanceContract, waitFor } from '@edakit/core/testing';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,12 +9,12 @@ import {
   rawAdmin,
   rawKafka,
   readTopic,
-  sleep,
   startHealthy,
   stopAll,
 } from '../support/integration';
 import { clusterBrokers, servicesAsync } from '../support/kafka-broker';
 import { testTransport } from '../support/kafka-factory';
+import { publishThroughOutage } from '../support/outage';
 
 const buses: Bus[] = [];
 
@@ -98,39 +91,19 @@ it('keeps publishing through the loss of one of three brokers, losing no acknowl
       source: '/it/failover',
     });
     buses.push(publisher);
-    const acknowledged = new Set<string>();
-    const rejections: string[] = [];
-    let kill: Promise<void> | undefined;
     let killedAt = 0;
-    let acknowledgedAfterKill = 0;
-    const startedAt = Date.now();
-    for (let from = 0; from < EVENTS; from += CHUNK) {
-      const chunk: PreparedEvent[] = [];
-      for (let seq = from; seq < from + CHUNK; seq++) {
-        chunk.push(publisher.prepare(contract, { key: `key-${seq % 101}`, seq }));
-      }
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await publisher.publishBatch(chunk);
-          for (const event of chunk) acknowledged.add(event.envelope.id);
-          if (killedAt > 0) acknowledgedAfterKill += chunk.length;
-          break;
-        } catch (error) {
-          rejections.push(
-            EdakitError.isInstance(error) ? error.code : `untyped ${(error as Error)?.message}`,
-          );
-          if (attempt >= 120) throw error;
-          await sleep(300);
-        }
-      }
-      if (!kill && acknowledged.size >= KILL_AFTER) {
-        kill = servicesAsync('kafka-node', 'kill', '2').then(() => {
-          killedAt = Date.now();
-        });
-      }
-    }
-    await kill;
-    const publishedAt = Date.now();
+    const run = await publishThroughOutage(publisher, {
+      events: EVENTS,
+      chunk: CHUNK,
+      outageAfter: KILL_AFTER,
+      retryPauseMs: 300,
+      prepare: (seq) => publisher.prepare(contract, { key: `key-${seq % 101}`, seq }),
+      outage: async () => {
+        await servicesAsync('kafka-node', 'kill', '2');
+        killedAt = Date.now();
+      },
+    });
+    const { acknowledged, rejections, acknowledgedAfterOutage: acknowledgedAfterKill } = run;
 
     // With node 2 dead, its partitions moved to the live nodes.
     const leaders = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -146,7 +119,7 @@ it('keeps publishing through the loss of one of three brokers, losing no acknowl
     const duplicates = [...consumed.values()].reduce((sum, count) => sum + count - 1, 0);
     console.log(
       `cluster failover: killed node 2 after ${KILL_AFTER}+ acknowledged; ${acknowledgedAfterKill} acknowledged after the kill; ` +
-        `all ${acknowledged.size} acknowledged after ${publishedAt - startedAt} ms; rejected publish calls: ${rejections.length} ` +
+        `all ${acknowledged.size} acknowledged after ${run.elapsedMs} ms; rejected publish calls: ${rejections.length} ` +
         `missing ${missing().length}; re-sends of partitions kafkajs skipped: ${
           publisherLog.entries.filter((entry) => entry.message.includes('skipped partitions'))
             .length

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus, Logger } from '@edakit/core';
 import { waitFor } from '@edakit/core/testing';
 import {
   type Admin,
@@ -10,15 +9,20 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import { sleep } from '../../../../test-support/bus';
 import { readHeaders } from '../../src/kafka-headers';
 import { brokers as singleBrokers } from './kafka-broker';
 
-export { readHeaders };
+export {
+  capturingLogger,
+  type LogEntry,
+  namespace,
+  sleep,
+  startHealthy,
+  stopAll,
+} from '../../../../test-support/bus';
 
-/** A fresh, valid event-type / channel / group namespace: `<prefix><12 hex>`. */
-export function namespace(prefix = 'it'): string {
-  return `${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-}
+export { readHeaders };
 
 /** A raw kafkajs client (not edakit), for writing and reading bytes as other producers do. */
 export function rawKafka(
@@ -110,19 +114,6 @@ export async function readTopic(
   return records;
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Starts the bus and waits until its consumers joined (health `up`). */
-export async function startHealthy(bus: Bus, timeoutMs = 60_000): Promise<void> {
-  await bus.start();
-  await waitFor(async () => (await bus.health()).status === 'up', {
-    timeoutMs,
-    intervalMs: 50,
-    description: 'the bus to report healthy',
-  });
-}
-
 /** The partition kafkajs's default (Java-compatible murmur2) partitioner gives `key`. */
 export function partitionOf(key: string, partitions: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
@@ -137,34 +128,6 @@ export function partitionOf(key: string, partitions: number): number {
     })),
     message: { key, value: null },
   });
-}
-
-export interface LogEntry {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly fields: Record<string, unknown>;
-  readonly message: string;
-}
-
-/** A Logger that keeps every entry, for assertions. */
-export function capturingLogger(): Logger & { readonly entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at =
-    (level: LogEntry['level']) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      entries.push({ level, fields, message });
-    };
-  return {
-    entries,
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-  };
-}
-
-/** Stops buses, ignoring errors (afterEach / afterAll). */
-export async function stopAll(buses: Bus[], deadlineMs = 1_000): Promise<void> {
-  await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs }).catch(() => undefined)));
 }
 
 /** Every message of an error and of its cause chain (and AggregateError members). */

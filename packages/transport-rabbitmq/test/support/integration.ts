@@ -1,10 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import type { Bus, Logger } from '@edakit/core';
-import { waitFor } from '@edakit/core/testing';
 import { type ChannelModel, connect } from 'amqplib';
 import { inject } from 'vitest';
 import { RabbitMqTransport, type RabbitMqTransportOptions } from '../../src/index';
 import { brokerUrl } from './rabbitmq-broker';
+
+export {
+  capturingLogger,
+  type LogEntry,
+  namespace,
+  sleep,
+  startHealthy,
+  stopAll,
+} from '../../../../test-support/bus';
 
 /** This run's vhost (see rabbitmq-global-setup.ts). */
 export const vhost = (): string => inject('rabbitmqVhost');
@@ -33,46 +39,6 @@ export async function rawConnection(url = testUrl()): Promise<ChannelModel> {
   const connection = await connect(url);
   connection.on('error', () => undefined);
   return connection;
-}
-
-/** A fresh, valid event-type / channel / group namespace: `<prefix><12 hex>`. */
-export function namespace(prefix = 'it'): string {
-  return `${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-}
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Starts the bus and waits until its consumers are consuming (health `up`). */
-export async function startHealthy(bus: Bus, timeoutMs = 30_000): Promise<void> {
-  await bus.start();
-  await waitFor(async () => (await bus.health()).status === 'up', {
-    timeoutMs,
-    intervalMs: 50,
-    description: 'the bus to report healthy',
-  });
-}
-
-export interface LogEntry {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly fields: Record<string, unknown>;
-  readonly message: string;
-}
-
-/** A Logger that keeps every entry, for assertions. */
-export function capturingLogger(): Logger & { readonly entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at =
-    (level: LogEntry['level']) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      entries.push({ level, fields, message });
-    };
-  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-/** Stops buses, ignoring errors (afterEach / afterAll). */
-export async function stopAll(buses: Bus[], deadlineMs = 1_000): Promise<void> {
-  await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs }).catch(() => undefined)));
 }
 
 /**
