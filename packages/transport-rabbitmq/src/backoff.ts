@@ -28,10 +28,6 @@ export function withTimeout<T>(
   });
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Waits for a broker round trip (channel close, cancel) at most `ms`, never
  * rejecting: a broker that stopped answering must not hang a stop or close.

@@ -2,11 +2,12 @@ import {
   EdakitError,
   ErrorCodes,
   type Logger,
+  messageOf,
   PublishError,
   TransportClosedError,
 } from '@edakit/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { messageOf, settleWithin } from './backoff';
+import { settleWithin } from './backoff';
 import type { ManagedConnection } from './managed-connection';
 
 export interface PublishTarget {

@@ -4,6 +4,7 @@ import {
   DeadLetterNotFoundError,
   FailureHeaders,
   headersForRedrive,
+  messageOf,
   PublishError,
   readDeadLetterInfo,
 } from '@edakit/core';
@@ -16,7 +17,7 @@ import {
   TransportHeaders,
   toAmqp,
 } from './amqp-message';
-import { messageOf, settleWithin, withTimeout } from './backoff';
+import { settleWithin, withTimeout } from './backoff';
 import { BrokerUnavailableError } from './errors';
 import type { ManagedConnection } from './managed-connection';
 import type { TopologyNames } from './topology-names';

@@ -5,6 +5,7 @@ import {
   ErrorCodes,
   KeyedQueue,
   type Logger,
+  messageOf,
   type SettleOutcome,
   type TransportConsumer,
   type TransportSubscription,
@@ -18,7 +19,7 @@ import {
   TransportHeaders,
   toAmqp,
 } from './amqp-message';
-import { backoffDelay, messageOf, settleWithin, sleep } from './backoff';
+import { backoffDelay, settleWithin, sleep } from './backoff';
 import type { ConfirmPublisher } from './confirm-publisher';
 import type { ManagedConnection } from './managed-connection';
 import type { Topology } from './topology';

@@ -1,6 +1,6 @@
-import { type Logger, TransportClosedError } from '@edakit/core';
+import { type Logger, messageOf, TransportClosedError } from '@edakit/core';
 import { type ChannelModel, connect, type Options, type SocketOptions } from 'amqplib';
-import { backoffDelay, messageOf, withTimeout } from './backoff';
+import { backoffDelay, withTimeout } from './backoff';
 import { BrokerUnavailableError } from './errors';
 
 export type ConnectionRole = 'publish' | 'consume';

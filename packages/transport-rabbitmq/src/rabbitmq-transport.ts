@@ -7,6 +7,7 @@ import {
   type HeaderNaming,
   InvalidOptionsError,
   type Logger,
+  messageOf,
   type OutgoingMessage,
   PublishError,
   type RedriveRequest,
@@ -18,7 +19,7 @@ import {
   type TransportSubscription,
 } from '@edakit/core';
 import { AMQP_HEADER_NAMING, toAmqp } from './amqp-message';
-import { messageOf, withTimeout } from './backoff';
+import { withTimeout } from './backoff';
 import { ConfirmPublisher } from './confirm-publisher';
 import { DeadLetterQueues } from './dead-letter-queue';
 import { BrokerUnavailableError } from './errors';

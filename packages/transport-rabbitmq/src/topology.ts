@@ -1,5 +1,6 @@
+import { messageOf } from '@edakit/core';
 import type { Channel, ChannelModel } from 'amqplib';
-import { messageOf, settleWithin } from './backoff';
+import { settleWithin } from './backoff';
 import { TopologyMismatchError } from './errors';
 import type { QueueType, UnroutablePolicy } from './rabbitmq-transport-options';
 import type { TopologyNames } from './topology-names';

@@ -1,5 +1,6 @@
 import { EdakitError, type ErrorContext } from './edakit-error';
 import { ErrorCodes } from './error-codes';
+import { messageOf } from './message-of';
 
 /** One schema problem: where, what, and zod's own issue code. */
 export interface ValidationIssue {
@@ -92,9 +93,4 @@ function describe(context: ErrorContext): string {
   if (context.eventId) parts.push(`id ${context.eventId}`);
   if (context.channel) parts.push(`channel ${context.channel}`);
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
 }

@@ -1,6 +1,7 @@
 import { FailureHeaders } from '../dead-letter/failure-headers';
 import { EdakitError } from '../errors/edakit-error';
 import { ErrorCodes } from '../errors/error-codes';
+import { messageOf } from '../errors/message-of';
 import type { SettleOutcome } from '../transport/settle-outcome';
 import type { Delivery } from '../transport/transport';
 import type { RetryPolicy } from './retry-policy';
@@ -28,26 +29,10 @@ export function describeFailure(error: unknown): FailureDescription {
     return { message: String(error.message), errorClass: error.name || 'Error', retryable: true };
   }
   return {
-    message: printable(error),
+    message: messageOf(error),
     errorClass: error === null ? 'null' : typeof error,
     retryable: true,
   };
-}
-
-/** Whatever was thrown, as text; never throws itself (cyclic, null-prototype, hostile values). */
-function printable(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return json;
-  } catch {
-    // fall through
-  }
-  try {
-    return String(value);
-  } catch {
-    return '[unprintable value]';
-  }
 }
 
 export interface FailureContext {
