@@ -53,8 +53,8 @@ export { isUuidV7, uuidv7 } from './envelope/uuid-v7';
 export * from './errors/decode-errors';
 export { EdakitError, type EdakitErrorOptions, type ErrorContext } from './errors/edakit-error';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes';
-export { messageOf } from './errors/message-of';
 export * from './errors/handling-errors';
+export { messageOf } from './errors/message-of';
 export * from './errors/usage-errors';
 export {
   type ConsumedEvent,
