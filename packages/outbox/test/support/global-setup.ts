@@ -1,0 +1,12 @@
+import { requireService } from '../../../../test-support/services';
+
+/**
+ * The outbox tests need real PostgreSQL, Redis, Kafka and RabbitMQ: start
+ * whatever is down, or fail with one line that says how.
+ */
+export default async function setup(): Promise<void> {
+  await requireService('postgres', '127.0.0.1', 5432);
+  await requireService('redis', '127.0.0.1', 6379);
+  await requireService('kafka', '127.0.0.1', 9092);
+  await requireService('rabbitmq', '127.0.0.1', 5672);
+}
