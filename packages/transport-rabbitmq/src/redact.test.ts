@@ -29,4 +29,27 @@ describe('redaction', () => {
     expect(redactSecrets('login with s3cr/t refused', secrets)).toBe('login with *** refused');
     expect(secretsOf({ password: 'hunter22' })).toEqual(['hunter22']);
   });
+
+  it('still scrubs a password with a malformed %-escape from free text', () => {
+    // decodeURIComponent throws on "%zz": the password must be scrubbed all the same,
+    // as written and as amqplib sends it (unescape: "%41" is "A", "%zz" stays).
+    const url = 'amqp://user:p%zzs3cret%41@mq.example.com/v';
+    const secrets = secretsOf(url);
+    expect(secrets).toEqual(expect.arrayContaining(['p%zzs3cret%41', 'p%zzs3cretA']));
+    const message = 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN';
+    expect(redactSecrets(`${message} (password p%zzs3cretA)`, secrets)).toBe(
+      `${message} (password ***)`,
+    );
+    expect(redactSecrets('connect to p%zzs3cret%41 failed', secrets)).toBe('connect to *** failed');
+    expect(describeBroker(url)).toBe('amqp://user:***@mq.example.com/v');
+  });
+
+  it('finds the password of a URL that URL() cannot parse', () => {
+    const url = 'amqp://user:hunter%zz2@bad host:5672/v';
+    expect(() => new URL(url)).toThrow();
+    expect(secretsOf(url)).toContain('hunter%zz2');
+    expect(redactSecrets('bad host refused hunter%zz2', secretsOf(url))).toBe(
+      'bad host refused ***',
+    );
+  });
 });
