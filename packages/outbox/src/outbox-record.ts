@@ -9,6 +9,8 @@ export interface OutboxRecord {
   readonly key: string;
   /** Position in the key's order (1, 2, 3...): the relay publishes a key's rows in this order. */
   readonly sequence: number;
+  /** True when the event has no partition key: `key` is then its id and the message goes out without one. */
+  readonly unkeyed?: boolean;
   readonly channel: string;
   readonly type: string;
   readonly headers: Readonly<Record<string, string>>;

@@ -1,0 +1,137 @@
+import {
+  type AnyEventContract,
+  type Bus,
+  type EventData,
+  type EventEnvelope,
+  type EventInput,
+  InvalidStateError,
+  type PublishOptions,
+} from '@edakit/core';
+import { CommitSignal } from '../commit-signal';
+import { migrate, type Queryable } from './migration';
+import { type OutboxTables, outboxTables } from './outbox-tables';
+import { type PoolLike, PostgresOutboxStore } from './postgres-outbox-store';
+
+export interface PostgresOutboxOptions {
+  readonly pool: PoolLike;
+  /** Validates and encodes events exactly as the bus would publish them. */
+  readonly bus: Pick<Bus, 'prepare'>;
+  /** Base table name, optionally schema-qualified; default `edakit_outbox`. */
+  readonly table?: string;
+  /**
+   * Also `NOTIFY` on the outbox channel from each writing transaction, for
+   * relays in other processes (`listen` on the relay). Off by default: NOTIFY
+   * serialises committing writers on a global lock.
+   */
+  readonly notify?: boolean;
+}
+
+export interface PostgresOutbox {
+  readonly store: PostgresOutboxStore;
+  readonly tables: OutboxTables;
+  /** Wakes relays in this process; `transaction` calls it after each commit. */
+  readonly commits: CommitSignal;
+  /** Creates the tables if they do not exist (or run `outboxMigrationSql()` yourself). */
+  migrate(): Promise<void>;
+  /**
+   * Validates and encodes the event, then inserts it through `client`: pass the
+   * client of your open transaction so the event commits or rolls back with your
+   * own writes. `options.sequence`, when given, is the aggregate's version and
+   * must grow per key; otherwise the outbox numbers the key's events itself.
+   * Resolves to the envelope that will be published.
+   */
+  add<C extends AnyEventContract>(
+    client: Queryable,
+    contract: C,
+    data: EventInput<C>,
+    options?: PublishOptions,
+  ): Promise<EventEnvelope<EventData<C>, C['type']>>;
+  /**
+   * Runs `work` in a transaction on a pool client (BEGIN ... COMMIT, ROLLBACK
+   * on a throw) and wakes this process's relays once it committed.
+   */
+  transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T>;
+}
+
+export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOutbox {
+  const tables = outboxTables(options.table);
+  const store = new PostgresOutboxStore(options.pool, tables);
+  const commits = new CommitSignal();
+  const notify = options.notify === true ? `, pg_notify('${tables.channel}', '')` : '';
+  // One statement per event: the sequence upsert locks the key's counter row
+  // until the writer commits, so a key's events commit in sequence order.
+  const insertNumbered = `
+    WITH s AS (
+      INSERT INTO ${tables.sequences} (key, last_sequence) VALUES ($2, 1)
+      ON CONFLICT (key) DO UPDATE SET last_sequence = ${tables.sequences}.last_sequence + 1
+      RETURNING last_sequence
+    )
+    INSERT INTO ${tables.outbox} (id, key, sequence, unkeyed, channel, type, headers, body)
+    SELECT $1, $2, s.last_sequence, $3, $4, $5, $6, $7 FROM s
+    RETURNING sequence${notify}`;
+  const insertSequenced = `
+    WITH s AS (
+      INSERT INTO ${tables.sequences} (key, last_sequence) VALUES ($2, $8)
+      ON CONFLICT (key) DO UPDATE SET last_sequence = EXCLUDED.last_sequence
+      WHERE ${tables.sequences}.last_sequence < EXCLUDED.last_sequence
+      RETURNING last_sequence
+    )
+    INSERT INTO ${tables.outbox} (id, key, sequence, unkeyed, channel, type, headers, body)
+    SELECT $1, $2, s.last_sequence, $3, $4, $5, $6, $7 FROM s
+    RETURNING sequence${notify}`;
+
+  const add: PostgresOutbox['add'] = async (client, contract, data, publishOptions) => {
+    const { envelope, outgoing } = options.bus.prepare(contract, data, publishOptions);
+    const { message } = outgoing;
+    const unkeyed = message.key === undefined;
+    const values: unknown[] = [
+      envelope.id,
+      message.key ?? envelope.id,
+      unkeyed,
+      outgoing.channel,
+      outgoing.type,
+      JSON.stringify(message.headers),
+      Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    ];
+    const sequence = publishOptions?.sequence;
+    if (sequence === undefined) {
+      await client.query(insertNumbered, values);
+      return envelope;
+    }
+    const result = await client.query(insertSequenced, [...values, sequence]);
+    if (result.rows.length === 0) {
+      throw new InvalidStateError(
+        `outbox sequence ${sequence} for key "${message.key ?? envelope.id}" is not above the key's last sequence: events of one key must be added in growing sequence order`,
+        { eventType: envelope.type, eventId: envelope.id, key: message.key, sequence },
+      );
+    }
+    return envelope;
+  };
+
+  const transaction: PostgresOutbox['transaction'] = async (work) => {
+    const client = await options.pool.connect();
+    let result: Awaited<ReturnType<typeof work>>;
+    try {
+      await client.query('BEGIN');
+      result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+    commits.emit();
+    return result;
+  };
+
+  return {
+    store,
+    tables,
+    commits,
+    migrate: () =>
+      migrate(options.pool, options.table === undefined ? {} : { table: options.table }),
+    add,
+    transaction,
+  };
+}
