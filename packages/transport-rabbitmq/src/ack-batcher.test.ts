@@ -75,4 +75,28 @@ describe('AckBatcher', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toEqual(['ack 1 multiple']);
   });
+
+  it('acks by tag behind a delivery that is still running, and keeps none of them', () => {
+    const { sent, batcher, messages } = setup();
+    const later = Array.from(
+      { length: 10_000 },
+      (_, i) => ({ fields: { deliveryTag: i + 7 } }) as unknown as Message,
+    );
+    // Delivery 1 runs for a long time; everything after it finishes, turn after turn.
+    for (const message of [...messages.slice(1), ...later]) {
+      batcher.delivered(message);
+      batcher.ack(message);
+      batcher.flush();
+    }
+    expect(sent).toHaveLength(5 + 10_000);
+    expect(sent.every((line) => !line.includes('multiple'))).toBe(true);
+    expect(sent.at(-1)).toBe('ack 10006');
+    // Only the running delivery is held: memory does not grow with what finished behind it.
+    expect(batcher.unsettled).toBe(1);
+    expect(batcher.retained).toBe(1);
+    batcher.ack(at(messages, 0));
+    batcher.flush();
+    expect(sent.at(-1)).toBe('ack 1 multiple');
+    expect(batcher.retained).toBe(0);
+  });
 });

@@ -1,26 +1,22 @@
 import type { Channel, Message } from 'amqplib';
 
-const OPEN = 0;
-const ACK = 1;
-const SENT = 2;
-
-interface Tracked {
-  readonly message: Message;
-  state: typeof OPEN | typeof ACK | typeof SENT;
-}
-
 /**
  * Acknowledgements of one consumer channel, coalesced: acks requested in the
  * same turn of the event loop go out once, as one `basic.ack(multiple)` for
- * the longest run of settled deliveries from the oldest, and singly for the
- * rest. On a quorum queue every ack frame is a Raft command, so this halves
- * the broker's work at high rates. A multiple ack only ever covers deliveries
- * that are settled: it stops at the oldest one still running.
+ * every requested delivery older than the oldest one still running, and
+ * singly (by delivery tag) for the rest. On a quorum queue every ack frame is
+ * a Raft command, so this halves the broker's work at high rates. A multiple
+ * ack never spans a delivery that is still running, so a long handler never
+ * holds up the acks of the deliveries that finished after it.
+ *
+ * Only deliveries not yet acknowledged are kept: memory follows the prefetch
+ * window, never the number of deliveries settled behind a long handler.
  */
 export class AckBatcher {
-  private readonly queue: Tracked[] = [];
-  private head = 0;
-  private readonly byTag = new Map<number, Tracked>();
+  /** Delivered and not yet settled, by delivery tag; tags grow, so this is oldest first. */
+  private readonly running = new Map<number, Message>();
+  /** Acks requested since the last flush. */
+  private pending: Message[] = [];
   private scheduled = false;
 
   constructor(
@@ -30,19 +26,21 @@ export class AckBatcher {
 
   /** Deliveries not yet acked or nacked. */
   get unsettled(): number {
-    return this.byTag.size;
+    return this.running.size + this.pending.length;
+  }
+
+  /** Deliveries this batcher holds a reference to: the unsettled ones, nothing else. */
+  get retained(): number {
+    return this.unsettled;
   }
 
   delivered(message: Message): void {
-    const tracked: Tracked = { message, state: OPEN };
-    this.queue.push(tracked);
-    this.byTag.set(message.fields.deliveryTag, tracked);
+    this.running.set(message.fields.deliveryTag, message);
   }
 
   ack(message: Message): void {
-    const tracked = this.byTag.get(message.fields.deliveryTag);
-    if (!tracked || tracked.state !== OPEN) return;
-    tracked.state = ACK;
+    if (!this.running.delete(message.fields.deliveryTag)) return;
+    this.pending.push(message);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -51,40 +49,39 @@ export class AckBatcher {
 
   /** Sent at once: a requeue should not wait. */
   nack(message: Message, requeue: boolean): void {
-    const tracked = this.byTag.get(message.fields.deliveryTag);
-    if (!tracked || tracked.state !== OPEN) return;
-    tracked.state = SENT;
-    this.byTag.delete(message.fields.deliveryTag);
+    if (!this.running.delete(message.fields.deliveryTag)) return;
     this.send((channel) => channel.nack(message, false, requeue));
   }
 
   /** Sends every pending ack now (before a stop's nackAll, for instance). */
   flush(): void {
     this.scheduled = false;
-    let last: Tracked | undefined;
-    while (this.head < this.queue.length) {
-      const tracked = this.queue[this.head] as Tracked;
-      if (tracked.state === OPEN) break;
-      if (tracked.state === ACK) last = tracked;
-      this.byTag.delete(tracked.message.fields.deliveryTag);
-      this.head++;
+    if (this.pending.length === 0) return;
+    const pending = this.pending;
+    this.pending = [];
+    // Every delivery older than the oldest one running is settled (acked now or
+    // before, or nacked): one multiple ack of the newest of those covers them all.
+    const oldestRunning = this.oldestRunning();
+    let covered: Message | undefined;
+    const singles: Message[] = [];
+    for (const message of pending) {
+      if (message.fields.deliveryTag < oldestRunning) {
+        if (!covered || message.fields.deliveryTag > covered.fields.deliveryTag) covered = message;
+      } else {
+        singles.push(message);
+      }
     }
-    if (this.head > 256 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    if (covered) {
+      const last = covered;
+      this.send((channel) => channel.ack(last, true));
     }
-    if (last) {
-      const message = last.message;
-      last.state = SENT;
-      this.send((channel) => channel.ack(message, true));
-    }
-    for (let index = this.head; index < this.queue.length; index++) {
-      const tracked = this.queue[index] as Tracked;
-      if (tracked.state !== ACK) continue;
-      tracked.state = SENT;
-      this.byTag.delete(tracked.message.fields.deliveryTag);
-      this.send((channel) => channel.ack(tracked.message));
-    }
+    singles.sort((a, b) => a.fields.deliveryTag - b.fields.deliveryTag);
+    for (const message of singles) this.send((channel) => channel.ack(message));
+  }
+
+  private oldestRunning(): number {
+    for (const tag of this.running.keys()) return tag;
+    return Number.POSITIVE_INFINITY;
   }
 
   /** Only on the channel that delivered, only while it is open: amqplib throws on a closed one. */

@@ -55,6 +55,8 @@ export interface GroupConsumerState {
   readonly inFlight: number;
   /** Delivered, waiting for their key (or a slot). */
   readonly buffered: number;
+  /** Deliveries of the current channel not yet acknowledged, running or buffered. */
+  readonly unacked: number;
   /** Times the consumer was re-established after a loss or a server cancel. */
   readonly resubscribes: number;
   readonly channelErrors: number;
@@ -119,6 +121,7 @@ export class GroupConsumer implements TransportConsumer {
       running: this.lane?.open === true && this.lane.consumerTag !== undefined && !this.stopping,
       inFlight: this.active,
       buffered: this.buffer.size,
+      unacked: this.lane?.acks.retained ?? 0,
       resubscribes: this.resubscribes,
       channelErrors: this.channelErrors,
       lastError: this.lastError,
