@@ -107,7 +107,10 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     async handle(event, context) {
       let emitted = false;
       await inTransaction(async (client) => {
-        const consumer = `${context.group}/${context.handler}`;
+        // Handler names default to `<group>/<type>`; a custom name gets its group prefixed.
+        const consumer = context.handler.startsWith(`${context.group}/`)
+          ? context.handler
+          : `${context.group}/${context.handler}`;
         const recorded = await client.query(
           `INSERT INTO ${table} (consumer, event_id, event_type) VALUES ($1, $2, $3)
            ON CONFLICT (consumer, event_id) DO NOTHING`,

@@ -1,7 +1,7 @@
 import { EdakitError, ErrorCodes } from '@edakit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresOutbox, migrate, outboxMigrationSql, outboxTables } from '../../src';
-import { AuditNoted, type OutboxFixture, OrderPlaced, outboxFixture } from '../support/postgres';
+import { AuditNoted, OrderPlaced, type OutboxFixture, outboxFixture } from '../support/postgres';
 
 let fixture: OutboxFixture | undefined;
 afterEach(async () => {
@@ -10,9 +10,13 @@ afterEach(async () => {
 });
 
 async function rows(f: OutboxFixture) {
-  const result = await f.pool.query<{ id: string; key: string; sequence: string; type: string; unkeyed: boolean }>(
-    `SELECT id, key, sequence, type, unkeyed FROM ${f.table} ORDER BY key, sequence`,
-  );
+  const result = await f.pool.query<{
+    id: string;
+    key: string;
+    sequence: string;
+    type: string;
+    unkeyed: boolean;
+  }>(`SELECT id, key, sequence, type, unkeyed FROM ${f.table} ORDER BY key, sequence`);
   return result.rows.map((row) => ({ ...row, sequence: Number(row.sequence) }));
 }
 
@@ -80,13 +84,21 @@ describe('PostgreSQL outbox writes', () => {
   it('takes the aggregate version as the sequence and refuses one that does not grow', async () => {
     fixture = await outboxFixture();
     const f = fixture;
-    await f.outbox.transaction((c) => f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 1 }, { sequence: 7 }));
+    await f.outbox.transaction((c) =>
+      f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 1 }, { sequence: 7 }),
+    );
     const error = await f.outbox
       .transaction((c) => f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 2 }, { sequence: 7 }))
       .catch((caught: unknown) => caught);
     expect((error as EdakitError).code).toBe(ErrorCodes.INVALID_STATE);
-    expect((error as EdakitError).context).toMatchObject({ eventType: 'order.placed', key: 'o-1', sequence: 7 });
-    await f.outbox.transaction((c) => f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 3 }, { sequence: 9 }));
+    expect((error as EdakitError).context).toMatchObject({
+      eventType: 'order.placed',
+      key: 'o-1',
+      sequence: 7,
+    });
+    await f.outbox.transaction((c) =>
+      f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 3 }, { sequence: 9 }),
+    );
     // Numbering continues after the highest explicit version.
     await f.outbox.transaction((c) => f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 4 }));
     expect((await rows(f)).map((row) => row.sequence)).toEqual([7, 9, 10]);
@@ -102,11 +114,9 @@ describe('PostgreSQL outbox writes', () => {
       await second.query('BEGIN');
       await f.outbox.add(first, OrderPlaced, { orderId: 'o-1', n: 1 });
       let secondDone = false;
-      const secondAdd = f.outbox
-        .add(second, OrderPlaced, { orderId: 'o-1', n: 2 })
-        .then(() => {
-          secondDone = true;
-        });
+      const secondAdd = f.outbox.add(second, OrderPlaced, { orderId: 'o-1', n: 2 }).then(() => {
+        secondDone = true;
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(secondDone).toBe(false);
       await first.query('COMMIT');
@@ -128,7 +138,11 @@ describe('PostgreSQL outbox writes', () => {
   it('migrates idempotently, concurrently, and refuses a table name it cannot quote', async () => {
     fixture = await outboxFixture();
     const f = fixture;
-    await Promise.all([migrate(f.pool, { table: f.table }), migrate(f.pool, { table: f.table }), f.outbox.migrate()]);
+    await Promise.all([
+      migrate(f.pool, { table: f.table }),
+      migrate(f.pool, { table: f.table }),
+      f.outbox.migrate(),
+    ]);
     expect(outboxMigrationSql(f.table)).toContain(`CREATE TABLE IF NOT EXISTS ${f.table} (`);
     for (const bad of ['orders; DROP TABLE x', 'Outbox', '"quoted"', 'a.b.c']) {
       const error = (() => {
@@ -140,6 +154,8 @@ describe('PostgreSQL outbox writes', () => {
       })();
       expect((error as EdakitError).code).toBe(ErrorCodes.INVALID_OPTIONS);
     }
-    expect(() => createPostgresOutbox({ pool: f.pool, bus: f.bus, table: 'x y' })).toThrow(/lower-case SQL identifier/);
+    expect(() => createPostgresOutbox({ pool: f.pool, bus: f.bus, table: 'x y' })).toThrow(
+      /lower-case SQL identifier/,
+    );
   });
 });

@@ -8,10 +8,15 @@ export const DATABASE_URL =
   process.env.EDAKIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/edakit_test';
 
 /** A fresh, lower-case table name per test, so runs never see each other's rows. */
-export const uniqueTable = (prefix = 'obx'): string => `${prefix}_${randomBytes(5).toString('hex')}`;
+export const uniqueTable = (prefix = 'obx'): string =>
+  `${prefix}_${randomBytes(5).toString('hex')}`;
 
 export function createPool(max = 8, applicationName = 'edakit-outbox-test'): pg.Pool {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max, application_name: applicationName });
+  const pool = new pg.Pool({
+    connectionString: DATABASE_URL,
+    max,
+    application_name: applicationName,
+  });
   // An idle client killed by the server must not crash the test process.
   pool.on('error', () => undefined);
   return pool;
@@ -19,9 +24,7 @@ export function createPool(max = 8, applicationName = 'edakit-outbox-test'): pg.
 
 /** Drops an outbox's (or inbox's) tables. */
 export async function dropTables(pool: pg.Pool, table: string): Promise<void> {
-  await pool.query(
-    `DROP TABLE IF EXISTS ${table}, ${table}_sequences, ${table}_leases`,
-  );
+  await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_sequences, ${table}_leases`);
 }
 
 export const OrderPlaced = defineEvent({
@@ -49,7 +52,9 @@ export interface OutboxFixture {
 }
 
 /** A migrated outbox on a fresh table; events are prepared by a bus over an in-memory transport. */
-export async function outboxFixture(options: { notify?: boolean; table?: string } = {}): Promise<OutboxFixture> {
+export async function outboxFixture(
+  options: { notify?: boolean; table?: string } = {},
+): Promise<OutboxFixture> {
   const pool = createPool();
   const table = options.table ?? uniqueTable();
   const transport = new InMemoryTransport();
