@@ -17,6 +17,12 @@ export interface RelayOptions {
   readonly batchSize?: number;
   /** Poll interval when idle: the safety net under every wake-up (default 500 ms). */
   readonly pollIntervalMs?: number;
+  /**
+   * Claims worked on at once (default 2): the next claim is read and the last
+   * one settled while a batch is on its way to the broker. Claims hold
+   * different keys, so per-key order does not depend on it.
+   */
+  readonly concurrency?: number;
   /** How long a claim reserves its keys (default 30 s). Longer than a publish can take. */
   readonly leaseMs?: number;
   readonly retry?: RelayRetryOptions;
@@ -57,6 +63,7 @@ export function createRelay(options: RelayOptions): Relay {
   const batchSize = positive('batchSize', options.batchSize ?? 500);
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 500);
   const leaseMs = positive('leaseMs', options.leaseMs ?? 30_000);
+  const concurrency = positive('concurrency', options.concurrency ?? 2);
   const retentionMs = options.retentionMs ?? 3_600_000;
   if (!Number.isInteger(retentionMs) || retentionMs < 0) {
     throw new InvalidOptionsError(`relay retentionMs must be an integer >= 0, got ${retentionMs}`, {
@@ -73,29 +80,44 @@ export function createRelay(options: RelayOptions): Relay {
   const counts = { published: 0, failedAttempts: 0, dead: 0, fenced: 0, claims: 0, outages: 0 };
 
   let running = false;
-  let loop: Promise<void> | undefined;
-  let woken = false;
-  let wakeUp: (() => void) | undefined;
+  let loops: Promise<void>[] = [];
+  /** Bumped by every wake-up: a worker that saw it change since its last look does not sleep. */
+  let wakes = 0;
+  const sleepers = new Set<() => void>();
   let unsubscribe: (() => void)[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let outageDelay = 0;
 
   const wake = (): void => {
-    woken = true;
-    wakeUp?.();
+    wakes++;
+    for (const sleeper of sleepers) sleeper();
   };
 
-  /** Waits `ms` unless woken (or stopped) first. */
-  const idle = (ms: number): Promise<void> =>
+  /** Waits `ms` unless stopped first; wake-ups do not cut it short (outage back-off). */
+  const pausers = new Set<() => void>();
+  const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      if (woken || !running) return resolve();
+      if (!running) return resolve();
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
-        wakeUp = undefined;
+        pausers.delete(done);
         resolve();
       }
-      wakeUp = done;
+      pausers.add(done);
+    });
+
+  /** Waits `ms` unless woken (since `seen`) or stopped first. */
+  const idle = (ms: number, seen = wakes): Promise<void> =>
+    new Promise((resolve) => {
+      if (wakes !== seen || !running) return resolve();
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      }
+      sleepers.add(done);
     });
 
   const settle = async (claim: OutboxClaim, request: SettleRequest): Promise<void> => {
@@ -114,7 +136,7 @@ export function createRelay(options: RelayOptions): Relay {
         }
         return;
       } catch (error) {
-        if (Date.now() + 1000 > deadline || !running) throw error;
+        if (Date.now() + 1000 > deadline) throw error;
         logger.warn(
           { attempt, error: messageOf(error) },
           'outbox relay could not settle; retrying',
@@ -174,7 +196,7 @@ export function createRelay(options: RelayOptions): Relay {
         { error: outcome.outage, retryInMs: outageDelay },
         'outbox relay cannot publish: broker unavailable',
       );
-      await idle(outageDelay);
+      await pause(outageDelay);
     } else {
       outageDelay = 0;
     }
@@ -184,11 +206,11 @@ export function createRelay(options: RelayOptions): Relay {
   const run = async (): Promise<void> => {
     let errorDelay = 0;
     while (running) {
-      woken = false;
+      const seen = wakes;
       try {
         const found = await step();
         errorDelay = 0;
-        if (!found) await idle(pollIntervalMs);
+        if (!found) await idle(pollIntervalMs, seen);
       } catch (error) {
         errorDelay = Math.min(30_000, Math.max(100, errorDelay * 2));
         logger.error(
@@ -224,7 +246,7 @@ export function createRelay(options: RelayOptions): Relay {
       unsubscribe = (options.wakeOn ?? []).map((source) => source.subscribe(wake));
       pruneTimer = setInterval(() => void prune(), pruneIntervalMs);
       pruneTimer.unref();
-      loop = run();
+      loops = Array.from({ length: concurrency }, () => run());
     },
     async stop() {
       if (!running) return;
@@ -232,8 +254,8 @@ export function createRelay(options: RelayOptions): Relay {
       for (const off of unsubscribe) off();
       unsubscribe = [];
       clearInterval(pruneTimer);
-      wakeUp?.();
-      await loop;
+      for (const sleeper of [...sleepers, ...pausers]) sleeper();
+      await Promise.all(loops);
     },
     wake,
     metrics,
