@@ -41,6 +41,12 @@ export const ErrorCodes = {
   WAIT_TIMEOUT: 'EDAKIT_WAIT_TIMEOUT',
   /** A dead-lettered message could not be found (redrive). */
   DEAD_LETTER_NOT_FOUND: 'EDAKIT_DEAD_LETTER_NOT_FOUND',
+  /** A saga instance kept changing under a transition (optimistic concurrency); retried. */
+  SAGA_CONFLICT: 'EDAKIT_SAGA_CONFLICT',
+  /** A stored saga instance names a definition version this service does not register. */
+  UNKNOWN_SAGA_VERSION: 'EDAKIT_UNKNOWN_SAGA_VERSION',
+  /** An event the saga's current state does not expect, under the `retry` or `fail` policy. */
+  UNEXPECTED_SAGA_EVENT: 'EDAKIT_UNEXPECTED_SAGA_EVENT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
