@@ -1,0 +1,36 @@
+export type SagaStatus = 'running' | 'completed' | 'compensated';
+
+/** A pending timer of an instance: the reply deadline of a step, or the delay before re-sending it. */
+export interface SagaTimeout {
+  /** A new token per timer: a firing whose token is not the instance's current one is stale. */
+  readonly token: string;
+  readonly dueAt: number;
+  readonly kind: 'reply' | 'retry';
+}
+
+/** One saga instance as stored. */
+export interface SagaInstance<D = unknown> {
+  readonly saga: string;
+  readonly id: string;
+  readonly definitionVersion: number;
+  /** Store version: 1 when created, +1 per transition (optimistic concurrency). */
+  readonly version: number;
+  readonly status: SagaStatus;
+  /** Index of the step being awaited while running. */
+  readonly step: number;
+  /** Attempt of the current step (steps after the pivot are re-sent until they succeed). */
+  readonly attempt: number;
+  readonly data: D;
+  /** Steps that succeeded, in order. */
+  readonly completedSteps: readonly string[];
+  readonly timeout: SagaTimeout | undefined;
+  /** Ids of the last events applied: a redelivery of one of them changes nothing. */
+  readonly processed: readonly string[];
+  /** Why the saga compensated. */
+  readonly failure?: { readonly step: string; readonly reason: 'failed' | 'timed-out' } | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** How many applied event ids an instance remembers. */
+export const PROCESSED_WINDOW = 128;

@@ -1,0 +1,23 @@
+export { type Clock, systemClock, VirtualClock } from './clock';
+export {
+  type DefineSagaOptions,
+  defineSaga,
+  SagaDefinition,
+  type StepOptions,
+} from './definition/define-saga';
+export {
+  type ReplySpec,
+  reply,
+  type SagaRef,
+  type SagaSettings,
+  type SagaStart,
+  type SendSpec,
+  type StepDefinition,
+  send,
+  type UnexpectedEventPolicy,
+} from './definition/saga-definition';
+export type { SagaInstance, SagaStatus, SagaTimeout } from './engine/saga-instance';
+export { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
+export { MemorySagaStore } from './memory/memory-saga-store';
+export { createSagaRuntime, type SagaRuntime, type SagaRuntimeOptions } from './runtime';
+export type { DueTimeout, SagaQuery, SagaStore } from './store/saga-store';

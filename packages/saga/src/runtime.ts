@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AnyEventContract,
+  type Bus,
+  type ConsumedEvent,
+  type HandlerContext,
+  type Logger,
+  messageOf,
+  on,
+  type PreparedEvent,
+  type Subscription,
+  silentLogger,
+} from '@edakit/core';
+import { createRelay, type Publisher, type Relay, type RelayOptions } from '@edakit/outbox';
+import { type Clock, systemClock } from './clock';
+import type { SagaDefinition } from './definition/define-saga';
+import { sagaIdOf } from './engine/correlate';
+import { KeyedLock } from './engine/keyed-lock';
+import type { SagaInstance } from './engine/saga-instance';
+import {
+  applyReply,
+  applyTimeout,
+  type Outgoing,
+  startSaga,
+  type Transition,
+} from './engine/transition';
+import { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
+import type { SagaQuery, SagaStore } from './store/saga-store';
+
+export interface SagaRuntimeOptions {
+  readonly bus: Bus;
+  /** The transport the bus uses: the relay publishes the sagas' commands through it. */
+  readonly transport: Publisher;
+  readonly store: SagaStore;
+  /** Every version still running; the newest version of a name starts new instances. */
+  readonly sagas: readonly SagaDefinition<unknown>[];
+  readonly clock?: Clock;
+  /** How often due timers are looked for (default 250 ms). */
+  readonly timeoutPollMs?: number;
+  /** How long a claimed timer is reserved before another runtime may fire it (default 30 s). */
+  readonly timeoutLeaseMs?: number;
+  /** Consumer group per saga; default `saga.<name>`. */
+  readonly group?: (saga: string) => string;
+  /** Concurrency of each saga's subscription (default 16; one saga id at a time regardless). */
+  readonly concurrency?: number;
+  /** Options of the relay that publishes commands (store, transport and wake-up are set). */
+  readonly relay?: Omit<RelayOptions, 'store' | 'transport' | 'wakeOn'>;
+  readonly logger?: Logger;
+}
+
+export interface SagaRuntime {
+  /** Subscribes the sagas (start the bus after, or it starts them if running) and starts the relay and timers. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  get<D = unknown>(saga: string, id: string): Promise<SagaInstance<D> | undefined>;
+  find(query: SagaQuery): Promise<SagaInstance[]>;
+  /** Fires due timers now (the poll does it anyway). Resolves when they were handled. */
+  fireDueTimeouts(): Promise<number>;
+  readonly relay: Relay;
+}
+
+const MAX_ATTEMPTS = 25;
+
+export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
+  const { bus, store } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const leaseMs = options.timeoutLeaseMs ?? 30_000;
+  const pollMs = options.timeoutPollMs ?? 250;
+  const groupOf = options.group ?? ((name: string) => `saga.${name}`);
+  const lock = new KeyedLock();
+  const byName = new Map<string, Map<number, SagaDefinition<unknown>>>();
+  for (const definition of options.sagas) {
+    const versions = byName.get(definition.name) ?? new Map<number, SagaDefinition<unknown>>();
+    versions.set(definition.version, definition);
+    byName.set(definition.name, versions);
+  }
+  const newest = (name: string) =>
+    [...(byName.get(name)?.values() ?? [])].sort(
+      (a, b) => b.version - a.version,
+    )[0] as SagaDefinition<unknown>;
+  const relay = createRelay({
+    ...options.relay,
+    store: store.outbox,
+    transport: options.transport,
+    wakeOn: [store.commits],
+  });
+  const subscriptions: Subscription[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let offAdvance: (() => void) | undefined;
+  let firing: Promise<number> | undefined;
+
+  const definitionFor = (instance: SagaInstance): SagaDefinition<unknown> => {
+    const definition = byName.get(instance.saga)?.get(instance.definitionVersion);
+    if (definition === undefined) {
+      throw new UnknownSagaVersionError({
+        saga: instance.saga,
+        sagaId: instance.id,
+        definitionVersion: instance.definitionVersion,
+        registered: [...(byName.get(instance.saga)?.keys() ?? [])].join(', '),
+      });
+    }
+    return definition;
+  };
+
+  /** Builds the messages of a transition; the store writes them with the state. */
+  const prepare = (
+    definition: SagaDefinition<unknown>,
+    instance: SagaInstance,
+    sends: readonly Outgoing<unknown>[],
+    cause: string | undefined,
+  ): PreparedEvent[] =>
+    sends.map(({ spec, step }) => {
+      const ref = { saga: instance.saga, id: instance.id };
+      return bus.prepare(spec.contract, spec.data(instance.data, ref) as never, {
+        ...spec.options?.(instance.data, ref),
+        // Replies come back with this correlation id: it is the saga id.
+        correlationId: instance.id,
+        ...(cause === undefined ? {} : { causationId: cause }),
+        // The participant's idempotency key: stable across re-sends of one step.
+        ...(step === undefined ? {} : { subject: `${definition.name}/${instance.id}/${step}` }),
+      });
+    });
+
+  /** load -> transition -> compare-and-set, retried while another writer wins. */
+  const transact = async (
+    name: string,
+    id: string,
+    describe: Record<string, unknown>,
+    decide: (
+      instance: SagaInstance | undefined,
+    ) => { definition: SagaDefinition<unknown>; transition: Transition<unknown> } | undefined,
+    cause: string | undefined,
+  ): Promise<Transition<unknown> | undefined> => {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const current = await store.load(name, id);
+      const decision = decide(current);
+      if (decision === undefined) return undefined;
+      const { definition, transition } = decision;
+      if (transition.kind !== 'applied') return transition;
+      const sends = prepare(definition, transition.instance, transition.sends, cause);
+      const written =
+        current === undefined
+          ? await store.create(transition.instance, sends)
+          : await store.update({ ...transition.instance, version: current.version + 1 }, sends);
+      if (written) return transition;
+    }
+    throw new SagaConflictError({ saga: name, sagaId: id, attempts: MAX_ATTEMPTS, ...describe });
+  };
+
+  const handleEvent = async (
+    name: string,
+    event: ConsumedEvent<AnyEventContract>,
+    context: HandlerContext,
+  ): Promise<void> => {
+    const starter = newest(name);
+    const id = sagaIdOf(starter, event);
+    const describe = { eventType: event.type, eventId: event.id };
+    await lock.run(`${name}\u0000${id}`, async () => {
+      const transition = await transact(
+        name,
+        id,
+        describe,
+        (instance) => {
+          const input = { now: clock.now(), token: randomUUID() };
+          if (instance === undefined) {
+            if (event.type !== starter.start.contract.type) {
+              return {
+                definition: starter,
+                transition: { kind: 'unexpected', reason: 'no saga with this id' },
+              };
+            }
+            return { definition: starter, transition: startSaga(starter, id, event, input) };
+          }
+          const definition = definitionFor(instance);
+          return { definition, transition: applyReply(definition, instance, event, input) };
+        },
+        event.id,
+      );
+      if (transition?.kind === 'unexpected') {
+        const instance = await store.load(name, id);
+        const details = {
+          saga: name,
+          sagaId: id,
+          status: instance?.status ?? 'absent',
+          step: instance === undefined ? undefined : starter.steps[instance.step]?.name,
+          ...describe,
+          reason: transition.reason,
+        };
+        const policy = (instance ? definitionFor(instance) : starter).settings.unexpected;
+        if (policy === 'ignore') {
+          context.logger.warn(details, 'saga ignored an event its state does not expect');
+          return;
+        }
+        throw new UnexpectedSagaEventError(details, policy === 'retry');
+      }
+    });
+  };
+
+  const fireOne = async (saga: string, id: string, token: string): Promise<void> => {
+    await lock.run(`${saga}\u0000${id}`, () =>
+      transact(
+        saga,
+        id,
+        { eventType: 'timeout', eventId: token },
+        (instance) => {
+          if (instance === undefined) return undefined;
+          const definition = definitionFor(instance);
+          const input = { now: clock.now(), token: randomUUID() };
+          return { definition, transition: applyTimeout(definition, instance, token, input) };
+        },
+        undefined,
+      ),
+    );
+  };
+
+  const fireDueTimeouts = async (): Promise<number> => {
+    const due = await store.claimDueTimeouts(clock.now(), 500, leaseMs);
+    // Each timer on its own: one that fails waits for its lease to run out
+    // and fires again, without holding up the others.
+    const results = await Promise.allSettled(due.map((t) => fireOne(t.saga, t.id, t.token)));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected') {
+        const t = due[index];
+        logger.error(
+          { saga: t?.saga, sagaId: t?.id, error: messageOf(result.reason) },
+          'saga timeout failed; it fires again after its lease',
+        );
+      }
+    });
+    return due.length;
+  };
+
+  const poll = () => {
+    if (firing) return;
+    firing = fireDueTimeouts()
+      .catch((error: unknown) => {
+        logger.error({ error: messageOf(error) }, 'saga timeout poll failed');
+        return 0;
+      })
+      .finally(() => {
+        firing = undefined;
+      });
+  };
+
+  return {
+    relay,
+    async start() {
+      for (const name of byName.keys()) {
+        const contracts = new Map<string, AnyEventContract>();
+        for (const definition of byName.get(name)?.values() ?? []) {
+          for (const contract of definition.consumes) contracts.set(contract.type, contract);
+        }
+        subscriptions.push(
+          bus.subscribe({
+            group: groupOf(name),
+            concurrency: options.concurrency ?? 16,
+            handlers: [...contracts.values()].map((contract) =>
+              on(contract, (event, context) => handleEvent(name, event, context), {
+                name: `${name}/${contract.type}`,
+              }),
+            ),
+          }),
+        );
+      }
+      relay.start();
+      timer = setInterval(poll, pollMs);
+      timer.unref();
+      offAdvance = clock.onAdvance?.(poll);
+    },
+    async stop() {
+      clearInterval(timer);
+      offAdvance?.();
+      await firing;
+      await relay.stop();
+    },
+    get: (saga, id) => store.load(saga, id) as never,
+    find: (query) => store.find(query),
+    async fireDueTimeouts() {
+      await firing;
+      return fireDueTimeouts();
+    },
+  };
+}
