@@ -5,6 +5,7 @@ import {
   type EventEnvelope,
   type EventInput,
   InvalidStateError,
+  type PreparedEvent,
   type PublishOptions,
 } from '@edakit/core';
 import { CommitSignal } from '../commit-signal';
@@ -47,6 +48,11 @@ export interface PostgresOutbox {
     options?: PublishOptions,
   ): Promise<EventEnvelope<EventData<C>, C['type']>>;
   /**
+   * Inserts events already prepared with `bus.prepare` (in order), through
+   * `client`. For libraries that build on the outbox, such as sagas.
+   */
+  addPrepared(client: Queryable, events: readonly PreparedEvent[]): Promise<void>;
+  /**
    * Runs `work` in a transaction on a pool client (BEGIN ... COMMIT, ROLLBACK
    * on a throw) and wakes this process's relays once it committed.
    */
@@ -81,7 +87,16 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     RETURNING sequence${notify}`;
 
   const add: PostgresOutbox['add'] = async (client, contract, data, publishOptions) => {
-    const { envelope, outgoing } = options.bus.prepare(contract, data, publishOptions);
+    const prepared = options.bus.prepare(contract, data, publishOptions);
+    await insert(client, prepared, publishOptions?.sequence);
+    return prepared.envelope;
+  };
+
+  const insert = async (
+    client: Queryable,
+    { envelope, outgoing }: PreparedEvent,
+    sequence: number | undefined,
+  ) => {
     const { message } = outgoing;
     const unkeyed = message.key === undefined;
     const values: unknown[] = [
@@ -93,10 +108,9 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
       JSON.stringify(message.headers),
       Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
     ];
-    const sequence = publishOptions?.sequence;
     if (sequence === undefined) {
       await client.query(insertNumbered, values);
-      return envelope;
+      return;
     }
     const result = await client.query(insertSequenced, [...values, sequence]);
     if (result.rows.length === 0) {
@@ -105,7 +119,10 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
         { eventType: envelope.type, eventId: envelope.id, key: message.key, sequence },
       );
     }
-    return envelope;
+  };
+
+  const addPrepared: PostgresOutbox['addPrepared'] = async (client, events) => {
+    for (const event of events) await insert(client, event, event.envelope.sequence);
   };
 
   const transaction: PostgresOutbox['transaction'] = async (work) => {
@@ -129,6 +146,7 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     store,
     tables,
     commits,
+    addPrepared,
     migrate: () =>
       migrate(options.pool, options.table === undefined ? {} : { table: options.table }),
     add,
