@@ -1,0 +1,14 @@
+export {
+  assertNoEviction,
+  type EvictionPolicyReader,
+  readMaxmemoryPolicy,
+} from './eviction-policy';
+export { DEFAULT_OUTBOX_PREFIX } from './outbox-keys';
+export { assertFailFastClient, failFastRedisOptions } from './redis-client';
+export {
+  DEFAULT_IDEMPOTENCY_PREFIX,
+  RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+} from './redis-idempotency-store';
+export { RedisOutbox, type RedisOutboxOptions } from './redis-outbox';
+export { RedisOutboxStore, type RedisOutboxStoreOptions } from './redis-outbox-store';

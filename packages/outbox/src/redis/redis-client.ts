@@ -1,0 +1,41 @@
+import { InvalidOptionsError } from '@edakit/core';
+import type { Redis } from 'ioredis';
+
+/**
+ * Options a client handed to a Redis store must be created with, e.g.
+ * `new Redis({ ...failFastRedisOptions, host })`.
+ *
+ * With ioredis's offline queue, a command issued while disconnected is kept
+ * and sent after the reconnect, long after its caller may have given up: a
+ * claim or an acquire would then take a lease nobody uses. Without it, a
+ * command fails at once and the caller decides (fail closed). A bounded
+ * `maxRetriesPerRequest` does the same for commands caught by a disconnect.
+ */
+export const failFastRedisOptions: Readonly<{
+  enableOfflineQueue: false;
+  maxRetriesPerRequest: number;
+}> = Object.freeze({ enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+
+/** Throws InvalidOptionsError unless `client` fails fast (see failFastRedisOptions). */
+export function assertFailFastClient(client: Redis, owner: string): void {
+  if (typeof client !== 'object' || client === null || typeof client.evalsha !== 'function') {
+    throw new InvalidOptionsError(`${owner} needs an ioredis client`);
+  }
+  // Redis Cluster would need every key of a script in one hash slot; not supported here.
+  if ((client as { isCluster?: boolean }).isCluster === true) {
+    throw new InvalidOptionsError(`${owner} does not support Redis Cluster clients`);
+  }
+  const { enableOfflineQueue, maxRetriesPerRequest } = client.options;
+  if (enableOfflineQueue !== false) {
+    throw new InvalidOptionsError(
+      `${owner} needs an ioredis client created with enableOfflineQueue: false, so that no command runs after its caller gave up (spread failFastRedisOptions into the client's options)`,
+      { enableOfflineQueue },
+    );
+  }
+  if (typeof maxRetriesPerRequest !== 'number') {
+    throw new InvalidOptionsError(
+      `${owner} needs an ioredis client with a bounded maxRetriesPerRequest (null retries a command forever)`,
+      { maxRetriesPerRequest },
+    );
+  }
+}

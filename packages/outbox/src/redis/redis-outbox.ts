@@ -1,0 +1,85 @@
+import { InvalidOptionsError, type PreparedEvent } from '@edakit/core';
+import type { ChainableCommander } from 'ioredis';
+import { DEFAULT_OUTBOX_PREFIX, type OutboxKeys, outboxKeys } from './outbox-keys';
+import { APPEND_LUA } from './outbox-write-script';
+
+export interface RedisOutboxOptions {
+  /** Prefix of every outbox key; the relay's RedisOutboxStore must use the same. Default `edakit:outbox:`. */
+  readonly prefix?: string;
+}
+
+/**
+ * The write side of a Redis outbox: puts events in the same MULTI as the state
+ * change that caused them, so both are written or neither.
+ *
+ * @example
+ * const multi = redis.multi();
+ * multi.hset(`order:${id}`, 'status', 'placed');
+ * outbox.add(multi, bus.prepare(OrderPlaced, { orderId: id }, { partitionKey: id }));
+ * await multi.exec(); // null when a WATCHed key changed: then nothing was written
+ *
+ * What MULTI guarantees: a transaction aborted before EXEC (DISCARD, a WATCHed
+ * key changed, a command refused while queuing: EXECABORT) writes nothing. It
+ * has no rollback: a command of yours that fails while executing (WRONGTYPE)
+ * leaves the others, this event included, written. For compare-and-set use
+ * WATCH on a connection of its own (WATCH state is per connection, and ioredis
+ * multiplexes one connection between callers).
+ */
+export class RedisOutbox {
+  private readonly keys: OutboxKeys;
+
+  constructor(options: RedisOutboxOptions = {}) {
+    this.keys = outboxKeys(options.prefix ?? DEFAULT_OUTBOX_PREFIX);
+  }
+
+  /**
+   * Queues the events on `multi` (from `client.multi()`, not a plain
+   * pipeline); EXEC writes them. Each gets the next sequence of its partition
+   * key; an event without a key is ordered by nothing and keyed by its id.
+   */
+  add(multi: ChainableCommander, ...events: readonly PreparedEvent[]): ChainableCommander {
+    assertTransaction(multi);
+    for (const event of events) {
+      const { envelope, outgoing } = event;
+      if (typeof outgoing?.channel !== 'string' || outgoing.channel === '') {
+        throw new InvalidOptionsError('An outbox event needs a channel', {
+          eventId: envelope?.id,
+          eventType: outgoing?.type,
+        });
+      }
+      const { key, headers, body } = outgoing.message;
+      const keyed = typeof key === 'string' && key !== '';
+      multi.eval(
+        APPEND_LUA,
+        2,
+        this.keys.log,
+        this.keys.sequences,
+        keyed ? key : envelope.id,
+        envelope.id,
+        outgoing.channel,
+        outgoing.type,
+        JSON.stringify(headers),
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        keyed ? '1' : '0',
+      );
+    }
+    return multi;
+  }
+}
+
+/**
+ * A plain pipeline is not atomic: the event could be written without the
+ * state change or the other way round. ioredis queues MULTI as the first
+ * command of a transaction; this reads that private queue when it exists.
+ */
+function assertTransaction(multi: ChainableCommander): void {
+  if (typeof multi !== 'object' || multi === null || typeof multi.eval !== 'function') {
+    throw new InvalidOptionsError('RedisOutbox.add needs an ioredis MULTI (client.multi())');
+  }
+  const queue = (multi as unknown as { _queue?: ReadonlyArray<{ name?: string }> })._queue;
+  if (Array.isArray(queue) && queue[0]?.name !== 'multi') {
+    throw new InvalidOptionsError(
+      'RedisOutbox.add needs a MULTI transaction (client.multi()), not a pipeline: a pipeline could write the event without the state change',
+    );
+  }
+}
