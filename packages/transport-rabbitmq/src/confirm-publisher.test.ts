@@ -89,3 +89,83 @@ describe('ConfirmPublisher basic.return', () => {
     await publisher.close();
   });
 });
+
+describe('ConfirmPublisher waiting for a channel that does not open', () => {
+  it('bounds the waiting publishes, rejects each by its deadline, and recovers once the channel opens', async () => {
+    const channel = fakeChannel();
+    // A blocked broker never answers channel.open: it opens when the test says so.
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const model = {
+      createConfirmChannel: async () => {
+        await opened;
+        return channel;
+      },
+    };
+    const connection = {
+      get: async () => model,
+      isBlocked: true,
+      isConnected: true,
+    } as unknown as ManagedConnection;
+    const publisher = new ConfirmPublisher(connection, {
+      timeoutMs: 200,
+      maxInFlight: 100,
+      maxQueued: 100,
+      failFastWhenBlocked: false,
+      redact: (text) => text,
+      logger: silent,
+    });
+    const outcomes: Array<{ ms: number; error?: { code?: string; context?: object } }> = [];
+    const all: Promise<void>[] = [];
+    let maxQueued = 0;
+    const started = Date.now();
+    for (let round = 0; Date.now() - started < 1_000; round++) {
+      for (let i = 0; i < 50; i++) {
+        const at = Date.now();
+        all.push(
+          publisher
+            .publish({ exchange: 'x', routingKey: 'r', mandatory: false }, Buffer.from('x'), {
+              messageId: `m-${round}-${i}`,
+            })
+            .then(
+              () => void outcomes.push({ ms: Date.now() - at }),
+              (error) => void outcomes.push({ ms: Date.now() - at, error }),
+            ),
+        );
+        maxQueued = Math.max(maxQueued, publisher.queued);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(all);
+    const full = outcomes.filter((o) => o.error?.context && 'maxQueued' in o.error.context);
+    const expired = outcomes.filter((o) => o.error && !full.includes(o));
+    expect(outcomes.every((o) => o.error?.code === 'EDAKIT_PUBLISH_FAILED')).toBe(true);
+    expect(maxQueued).toBeLessThanOrEqual(100);
+    expect(full.length).toBeGreaterThan(0);
+    expect(full[0]?.error).toMatchObject({
+      name: 'PublishQueueFullError',
+      retryable: true,
+      context: { reason: 'queue-full', maxQueued: 100, blocked: true, exchange: 'x' },
+    });
+    expect(expired.length).toBeGreaterThan(0);
+    expect(expired[0]?.error).toMatchObject({
+      context: { reason: 'not-sent', blocked: true, eventId: expect.any(String) },
+    });
+    expect(Math.max(...expired.map((o) => o.ms))).toBeLessThan(200 + 300);
+    expect(publisher.pending).toBe(0);
+    expect(channel.written).toHaveLength(0);
+
+    // The broker answers at last: new publishes go out on that channel.
+    open();
+    const late = publisher.publish(
+      { exchange: 'x', routingKey: 'r', mandatory: false },
+      Buffer.from('x'),
+      { messageId: 'late' },
+    );
+    await until(() => channel.written.length === 1);
+    channel.written[0]?.confirm(null);
+    await expect(late).resolves.toBeUndefined();
+    expect(publisher.queued).toBe(0);
+    await publisher.close();
+  });
+});

@@ -7,7 +7,8 @@ import {
   TransportClosedError,
 } from '@edakit/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { settleWithin } from './backoff';
+import { settleWithin, withTimeout } from './backoff';
+import { BrokerUnavailableError, PublishQueueFullError } from './errors';
 import type { ManagedConnection } from './managed-connection';
 
 export interface PublishTarget {
@@ -20,6 +21,12 @@ export interface PublishTarget {
 export interface ConfirmPublisherOptions {
   readonly timeoutMs: number;
   readonly maxInFlight: number;
+  /**
+   * Publishes that may wait to be written (no channel yet, the broker blocking
+   * the connection, the in-flight window full); beyond it a publish rejects at
+   * once with PublishQueueFullError. Default 10 000.
+   */
+  readonly maxQueued?: number | undefined;
   readonly failFastWhenBlocked: boolean;
   readonly redact: (text: string) => string;
   readonly logger: Logger;
@@ -38,6 +45,8 @@ interface Entry {
   lane?: Lane | undefined;
   returned?: { code: number; text: string } | undefined;
   settled: boolean;
+  /** Still in the waiting queue (not yet written). */
+  queued: boolean;
 }
 
 /** One confirm channel and what is unconfirmed on it. */
@@ -61,13 +70,19 @@ interface Lane {
  * `basic.ack` and rejects on `basic.nack`, on `basic.return` (mandatory), on a
  * channel or connection loss before the confirm, and on timeout. Messages are
  * written in call order, at most `maxInFlight` unconfirmed, pausing on
- * `drain`; nothing waits forever and nothing is buffered without bound.
+ * `drain`; nothing waits forever and nothing is buffered without bound: at
+ * most `maxQueued` wait to be written, each until its deadline, and a channel
+ * that does not open (a broker that blocks the connection never answers
+ * `channel.open`) is waited for only until the oldest publish's deadline.
  */
 export class ConfirmPublisher {
   private lane: Lane | undefined;
   private opening: Promise<Lane> | undefined;
-  private readonly queue: Entry[] = [];
+  /** Waiting to be written, in call order; slots before `queueHead` are done. */
+  private queue: Array<Entry | undefined> = [];
   private queueHead = 0;
+  /** Entries of `queue` that settled while waiting (their deadline passed). */
+  private settledQueued = 0;
   private pumping = false;
   private inFlight = 0;
   private readonly live = new Set<Entry>();
@@ -77,14 +92,43 @@ export class ConfirmPublisher {
   private idle: (() => void) | undefined;
   /** Publishes that failed, for health. */
   failures = 0;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly connection: ManagedConnection,
     private readonly options: ConfirmPublisherOptions,
-  ) {}
+  ) {
+    this.maxQueued = options.maxQueued ?? 10_000;
+  }
 
+  /** Publishes not yet settled, written or waiting. */
   get pending(): number {
     return this.live.size;
+  }
+
+  /** Publishes held in the waiting queue, not yet written: at most `maxQueued`. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /**
+   * Rejects with PublishQueueFullError unless `count` more publishes may
+   * wait: a batch is taken whole or not at all (the publishes that follow,
+   * synchronously, then find room).
+   */
+  admit(count: number, target: PublishTarget, properties: Options.Publish): void {
+    if (this.hasRoom(count)) return;
+    throw new PublishQueueFullError({
+      queued: this.queued,
+      maxQueued: this.maxQueued,
+      count,
+      blocked: this.connection.isBlocked,
+      connected: this.connection.isConnected,
+      eventId: properties.messageId,
+      eventType: properties.type,
+      exchange: target.exchange,
+      routingKey: target.routingKey,
+    });
   }
 
   publish(
@@ -102,6 +146,11 @@ export class ConfirmPublisher {
         }),
       );
     }
+    try {
+      this.admit(1, target, properties);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = {
         target,
@@ -111,6 +160,7 @@ export class ConfirmPublisher {
         resolve,
         reject,
         settled: false,
+        queued: true,
       };
       this.live.add(entry);
       this.queue.push(entry);
@@ -150,26 +200,35 @@ export class ConfirmPublisher {
       });
   }
 
+  /**
+   * Writes the queue's head whenever a channel and the window allow. Reads
+   * the head again after every wait: the queue may have been compacted.
+   */
   private async drainQueue(): Promise<void> {
     while (this.queueHead < this.queue.length) {
-      const head = this.queue[this.queueHead] as Entry;
-      if (head.settled) {
+      const head = this.queue[this.queueHead];
+      if (!head || head.settled) {
         this.shift();
         continue;
       }
-      let lane: Lane;
-      try {
-        lane =
-          this.lane?.open === true
-            ? this.lane
-            : await this.openLane(Math.max(1, head.deadline - Date.now()));
-      } catch (error) {
-        if (isClosedError(error)) {
-          this.fail(head, error as Error);
-          continue;
+      if (head.deadline <= Date.now()) {
+        this.expire(head);
+        this.shift();
+        continue;
+      }
+      const lane = this.lane;
+      if (lane?.open !== true) {
+        try {
+          // Bounded by the head's deadline: the open itself goes on for the next ones.
+          await this.openLane(Math.max(1, head.deadline - Date.now()));
+        } catch (error) {
+          if (isClosedError(error)) {
+            this.fail(head, error as Error);
+            continue;
+          }
+          // No connection or no channel yet: entries time out on their own; keep trying.
+          await this.waitForChange(Math.min(250, Math.max(1, head.deadline - Date.now())));
         }
-        // The connection is down: entries time out on their own; keep trying.
-        await this.waitForChange(Math.min(250, Math.max(1, head.deadline - Date.now())));
         continue;
       }
       if (lane.draining) {
@@ -181,21 +240,46 @@ export class ConfirmPublisher {
         continue;
       }
       this.shift();
-      if (head.settled) continue;
       this.write(lane, head);
     }
-    if (this.queueHead > 0) {
+    this.queue = [];
+    this.queueHead = 0;
+    this.settledQueued = 0;
+  }
+
+  private shift(): void {
+    const entry = this.queue[this.queueHead];
+    this.queue[this.queueHead] = undefined;
+    this.queueHead++;
+    if (entry) {
+      entry.queued = false;
+      if (entry.settled) this.settledQueued--;
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
   }
 
-  private shift(): void {
-    this.queueHead++;
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
+  /** Room for `count` more waiting publishes, once those that timed out while waiting are dropped. */
+  private hasRoom(count: number): boolean {
+    if (this.queued + count <= this.maxQueued) return true;
+    if (this.settledQueued > 0) this.compact();
+    return this.queued + count <= this.maxQueued;
+  }
+
+  /** Drops the settled entries from the waiting queue (they keep their content alive). */
+  private compact(): void {
+    const kept: Entry[] = [];
+    for (let index = this.queueHead; index < this.queue.length; index++) {
+      const entry = this.queue[index];
+      if (!entry) continue;
+      if (entry.settled) entry.queued = false;
+      else kept.push(entry);
     }
+    this.queue = kept;
+    this.queueHead = 0;
+    this.settledQueued = 0;
   }
 
   private write(lane: Lane, entry: Entry): void {
@@ -310,6 +394,7 @@ export class ConfirmPublisher {
   }
 
   private done(entry: Entry): void {
+    if (entry.queued) this.settledQueued++;
     this.live.delete(entry);
     if (this.live.size === 0) {
       clearInterval(this.sweeper);
@@ -332,19 +417,32 @@ export class ConfirmPublisher {
     for (const entry of this.live) {
       // Not always in deadline order: a transport publish's deadline starts
       // before it waits for the exchanges.
-      if (entry.deadline > now) continue;
-      const lane = entry.lane;
-      this.fail(
-        entry,
-        new PublishError(
-          lane
-            ? `RabbitMQ did not confirm the message to ${describe(entry.target)} within ${this.options.timeoutMs} ms (it may or may not have been delivered)`
-            : `Could not send the message to ${describe(entry.target)} within ${this.options.timeoutMs} ms: ${this.connection.isConnected ? (this.connection.isBlocked ? 'the broker blocks the connection' : 'the channel is busy') : 'no connection to RabbitMQ'}; nothing was sent`,
-          { context: context(entry) },
-        ),
-      );
-      if (lane?.open) this.abandon(lane, 'a confirm timed out');
+      if (entry.deadline <= now) this.expire(entry);
     }
+    if (this.settledQueued > 1024 && this.settledQueued * 2 > this.queued) this.compact();
+  }
+
+  /** Past its deadline: rejects; a written one also retires its channel (outcome unknown). */
+  private expire(entry: Entry): void {
+    const lane = entry.lane;
+    const blocked = this.connection.isBlocked;
+    this.fail(
+      entry,
+      new PublishError(
+        lane
+          ? `RabbitMQ did not confirm the message to ${describe(entry.target)} within ${this.options.timeoutMs} ms${blocked ? ' (the broker blocks the connection: resource alarm)' : ''} (it may or may not have been delivered)`
+          : `Could not send the message to ${describe(entry.target)} within ${this.options.timeoutMs} ms: ${this.connection.isConnected ? (blocked ? 'the broker blocks the connection (resource alarm)' : 'no channel (the broker did not open one, or the in-flight window stayed full)') : 'no connection to RabbitMQ'}; nothing was sent`,
+        {
+          context: {
+            ...context(entry),
+            reason: lane ? 'unconfirmed' : 'not-sent',
+            blocked,
+            timeoutMs: this.options.timeoutMs,
+          },
+        },
+      ),
+    );
+    if (lane?.open) this.abandon(lane, 'a confirm timed out');
   }
 
   /**
@@ -361,8 +459,27 @@ export class ConfirmPublisher {
     this.notify();
   }
 
+  /**
+   * The open channel, or one opened within `timeoutMs`. A broker that blocks
+   * the connection (resource alarm) reads nothing more from it, so
+   * `channel.open` gets no answer until the alarm clears: the caller gives up
+   * at `timeoutMs` while the open goes on, shared by the next callers.
+   */
   private openLane(timeoutMs: number): Promise<Lane> {
     if (this.lane?.open) return Promise.resolve(this.lane);
+    const opening = this.startOpening(timeoutMs);
+    return withTimeout(
+      opening,
+      timeoutMs,
+      () =>
+        new BrokerUnavailableError(
+          `RabbitMQ did not open a publishing channel within ${timeoutMs} ms${this.connection.isBlocked ? ': it blocks the connection (resource alarm)' : ''}`,
+          { blocked: this.connection.isBlocked },
+        ),
+    );
+  }
+
+  private startOpening(timeoutMs: number): Promise<Lane> {
     this.opening ??= (async () => {
       const model = await this.connection.get(timeoutMs);
       const channel = await model.createConfirmChannel();
@@ -409,6 +526,8 @@ export class ConfirmPublisher {
         this.notify();
       });
       this.lane = lane;
+      // The pump may be waiting out a failed attempt: the channel is here now.
+      this.notify();
       return lane;
     })().finally(() => {
       this.opening = undefined;

@@ -1,4 +1,10 @@
-import { EdakitError, ErrorCodes, type ErrorContext, InvalidOptionsError } from '@edakit/core';
+import {
+  EdakitError,
+  ErrorCodes,
+  type ErrorContext,
+  InvalidOptionsError,
+  PublishError,
+} from '@edakit/core';
 
 /**
  * The broker already has an exchange or queue of this name with other
@@ -25,5 +31,20 @@ export class TopologyMismatchError extends InvalidOptionsError {
 export class BrokerUnavailableError extends EdakitError {
   constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
     super(ErrorCodes.INVALID_STATE, message, { context, cause, retryable: true });
+  }
+}
+
+/**
+ * `maxQueued` publishes already wait to be written (no channel, the broker
+ * blocking the connection, or the in-flight window full): this one was
+ * refused at once and nothing was sent. Retryable: try again later, or slow
+ * down. `EDAKIT_PUBLISH_FAILED`, `context.reason` is `'queue-full'`.
+ */
+export class PublishQueueFullError extends PublishError {
+  constructor(context: ErrorContext & { readonly queued: number; readonly maxQueued: number }) {
+    super(
+      `${context.queued} publishes already wait for RabbitMQ (maxQueued ${context.maxQueued})${context.blocked ? ': the broker blocks the publishing connection (resource alarm)' : context.connected === false ? ': no connection to RabbitMQ' : ''}; nothing was sent`,
+      { context: { reason: 'queue-full', ...context }, retryable: true },
+    );
   }
 }

@@ -1,5 +1,5 @@
 export { AMQP_HEADER_NAMING, TransportHeaders } from './amqp-message';
-export { BrokerUnavailableError, TopologyMismatchError } from './errors';
+export { BrokerUnavailableError, PublishQueueFullError, TopologyMismatchError } from './errors';
 export type { GroupConsumerState } from './group-consumer';
 export type { ConnectionRole, ConnectionState } from './managed-connection';
 export type { QueueStats } from './queue-stats';

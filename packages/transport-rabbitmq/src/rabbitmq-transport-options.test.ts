@@ -38,4 +38,12 @@ describe('resolveOptions', () => {
   it('rejects a missing url', () => {
     expect(() => resolveOptions({} as never)).toThrow(/needs a url/);
   });
+
+  it('bounds the waiting publishes by default, and only by a positive integer', () => {
+    expect(resolveOptions({ url: 'amqp://x' }).maxQueued).toBe(10_000);
+    expect(resolveOptions({ url: 'amqp://x', maxQueued: 50 }).maxQueued).toBe(50);
+    for (const maxQueued of [0, -1, 1.5, Number.POSITIVE_INFINITY]) {
+      expect(() => resolveOptions({ url: 'amqp://x', maxQueued })).toThrow(/maxQueued/);
+    }
+  });
 });

@@ -55,6 +55,16 @@ export interface RabbitMqTransportOptions {
   readonly publishTimeoutMs?: number;
   /** Unconfirmed messages on the publisher channel. Default 1000. */
   readonly maxInFlight?: number;
+  /**
+   * Publishes that may wait to be written: while there is no connection or
+   * channel, while the broker blocks the connection (resource alarm, with
+   * `failFastWhenBlocked: false`), or while `maxInFlight` are unconfirmed.
+   * Each waits at most until its `publishTimeoutMs` deadline; beyond this
+   * many, a publish (a whole `publish` call) rejects at once with
+   * `PublishQueueFullError` (`EDAKIT_PUBLISH_FAILED`, retryable,
+   * `context.reason: 'queue-full'`) and nothing is sent. Default 10 000.
+   */
+  readonly maxQueued?: number;
   /** Reject publishes at once while the broker blocks the publishing connection. Default false. */
   readonly failFastWhenBlocked?: boolean;
   /**
@@ -97,6 +107,7 @@ export interface ResolvedOptions {
   readonly unroutable: UnroutablePolicy;
   readonly publishTimeoutMs: number;
   readonly maxInFlight: number;
+  readonly maxQueued: number;
   readonly failFastWhenBlocked: boolean;
   readonly connectTimeoutMs: number;
   readonly reconnectDelayMs: number;
@@ -170,6 +181,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     unroutable,
     publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
     maxInFlight: options.maxInFlight ?? 1_000,
+    maxQueued: options.maxQueued ?? 10_000,
     failFastWhenBlocked: options.failFastWhenBlocked ?? false,
     connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
     reconnectDelayMs: options.reconnectDelayMs ?? 100,
@@ -179,6 +191,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
   for (const name of [
     'publishTimeoutMs',
     'maxInFlight',
+    'maxQueued',
     'connectTimeoutMs',
     'reconnectDelayMs',
     'maxReconnectDelayMs',

@@ -81,6 +81,7 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
     this.publisher = new ConfirmPublisher(this.publishConnection, {
       timeoutMs: this.options.publishTimeoutMs,
       maxInFlight: this.options.maxInFlight,
+      maxQueued: this.options.maxQueued,
       failFastWhenBlocked: this.options.failFastWhenBlocked,
       redact: this.redact,
       logger: this.logger,
@@ -121,23 +122,26 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
         throw new InvalidOptionsError('Every outgoing message needs a channel');
       }
     }
-    // One deadline for the whole publish, connecting and declaring the exchanges included.
-    const deadline = Date.now() + this.options.publishTimeoutMs;
-    await this.exchangesBefore(deadline);
     const target = {
       exchange: this.names.exchange,
       mandatory: this.options.unroutable === 'reject',
     };
+    const outgoing = messages.map(({ channel, type, message }) => ({
+      target: { ...target, routingKey: type },
+      out: toAmqp(message, channel, type, this.headerNaming),
+    }));
+    // A batch waits whole or not at all: without room for all of it, nothing is
+    // sent. Checked again after the exchanges, right before the messages queue.
+    const [first] = outgoing as [(typeof outgoing)[number]];
+    this.publisher.admit(outgoing.length, first.target, first.out.properties);
+    // One deadline for the whole publish, connecting and declaring the exchanges included.
+    const deadline = Date.now() + this.options.publishTimeoutMs;
+    await this.exchangesBefore(deadline);
+    this.publisher.admit(outgoing.length, first.target, first.out.properties);
     await Promise.all(
-      messages.map(({ channel, type, message }) => {
-        const out = toAmqp(message, channel, type, this.headerNaming);
-        return this.publisher.publish(
-          { ...target, routingKey: type },
-          out.content,
-          out.properties,
-          deadline,
-        );
-      }),
+      outgoing.map(({ target, out }) =>
+        this.publisher.publish(target, out.content, out.properties, deadline),
+      ),
     );
   }
 
@@ -246,7 +250,11 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
       broker: this.broker,
       connections,
       consumers,
-      publisher: { pending: this.publisher.pending, failures: this.publisher.failures },
+      publisher: {
+        pending: this.publisher.pending,
+        queued: this.publisher.queued,
+        failures: this.publisher.failures,
+      },
       ...(queues ? { queues } : {}),
       ...(queuesError ? { queuesError } : {}),
     };
