@@ -5,6 +5,7 @@ export {
   SagaDefinition,
   type StepOptions,
 } from './definition/define-saga';
+export { toMermaid } from './definition/mermaid';
 export {
   type ReplySpec,
   reply,
