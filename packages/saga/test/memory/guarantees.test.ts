@@ -49,9 +49,10 @@ async function setup(sagas: SagaDefinition<{ labels: string[] }>[], replicas = 1
     );
     nodes.push({ bus, transport });
   }
+  const first = nodes[0] as Replica;
   const runtime = createSagaRuntime({
-    bus: nodes[0]!.bus,
-    transport: nodes[0]!.transport,
+    bus: first.bus,
+    transport: first.transport,
     store,
     sagas: sagas as SagaDefinition<unknown>[],
     clock,
@@ -61,7 +62,7 @@ async function setup(sagas: SagaDefinition<{ labels: string[] }>[], replicas = 1
       .flatMap((node) => node.transport.captured)
       .filter((m: OutgoingMessage) => m.type === type && m.message.key === counter);
   const admin = new InMemoryTransport({ broker });
-  return { clock, store, nodes, bus: nodes[0]!.bus, runtime, published, admin };
+  return { clock, store, nodes, bus: first.bus, runtime, published, admin };
 }
 
 describe('saga guarantees (memory store)', () => {
@@ -104,14 +105,18 @@ describe('saga guarantees (memory store)', () => {
 
   it('applies 50 concurrent replies to one saga on two replicas exactly once each', async () => {
     const { nodes, runtime } = await setup([tickSaga(50, { unexpected: 'retry' })], 2);
-    await nodes[0]!.bus.publish(TickStarted, { counter: 'c-3' });
+    await first.bus.publish(TickStarted, { counter: 'c-3' });
     await waitFor(async () => (await runtime.get('tick', 'c-3')) !== undefined, {
       timeoutMs: 5000,
     });
     const labels = Array.from({ length: 50 }, (_, i) => `r${i}`);
     await Promise.all(
       labels.map((label, i) =>
-        nodes[i % 2]!.bus.publish(Pong, { counter: 'c-3', label }, { correlationId: 'c-3' }),
+        (nodes[i % 2] as Replica).bus.publish(
+          Pong,
+          { counter: 'c-3', label },
+          { correlationId: 'c-3' },
+        ),
       ),
     );
     await waitFor(async () => (await runtime.get('tick', 'c-3'))?.status === 'completed', {
