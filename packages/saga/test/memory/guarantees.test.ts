@@ -105,7 +105,7 @@ describe('saga guarantees (memory store)', () => {
 
   it('applies 50 concurrent replies to one saga on two replicas exactly once each', async () => {
     const { nodes, runtime } = await setup([tickSaga(50, { unexpected: 'retry' })], 2);
-    await first.bus.publish(TickStarted, { counter: 'c-3' });
+    await (nodes[0] as Replica).bus.publish(TickStarted, { counter: 'c-3' });
     await waitFor(async () => (await runtime.get('tick', 'c-3')) !== undefined, {
       timeoutMs: 5000,
     });
