@@ -32,6 +32,8 @@ interface Lease {
 export class MemoryOutbox implements OutboxStore {
   readonly commits = new CommitSignal();
   private readonly rows = new Map<string, Row>();
+  /** The unpublished rows, oldest first: what claims and figures look at. */
+  private readonly pendingRows = new Map<string, Row>();
   private readonly sequences = new Map<string, number>();
   private readonly leases = new Map<string, Lease>();
 
@@ -55,13 +57,15 @@ export class MemoryOutbox implements OutboxStore {
         attempts: 0,
         createdAt: new Date(this.now()),
       };
-      this.rows.set(record.id, {
+      const row: Row = {
         record,
         lastError: '',
         retryAt: undefined,
         dead: false,
         publishedAt: undefined,
-      });
+      };
+      this.rows.set(record.id, row);
+      this.pendingRows.set(record.id, row);
     }
     this.commits.emit();
   }
@@ -69,7 +73,7 @@ export class MemoryOutbox implements OutboxStore {
   async claim({ limit, leaseMs }: ClaimOptions): Promise<OutboxClaim | undefined> {
     const now = this.now();
     const token = randomUUID();
-    const pending = [...this.rows.values()].filter((row) => row.publishedAt === undefined);
+    const pending = [...this.pendingRows.values()].filter((row) => row.publishedAt === undefined);
     const keys = new Set<string>();
     for (const row of pending) {
       if (keys.size >= limit) break;
@@ -95,6 +99,7 @@ export class MemoryOutbox implements OutboxStore {
       if (!owned(record.key)) fenced++;
       else if (row && row.publishedAt === undefined) {
         row.publishedAt = this.now();
+        this.pendingRows.delete(record.id);
         row.retryAt = undefined;
         published++;
       }
@@ -120,7 +125,7 @@ export class MemoryOutbox implements OutboxStore {
   }
 
   async stats(): Promise<OutboxStats> {
-    const pending = [...this.rows.values()].filter((row) => row.publishedAt === undefined);
+    const pending = [...this.pendingRows.values()].filter((row) => row.publishedAt === undefined);
     const oldest = Math.min(...pending.map((row) => row.record.createdAt.getTime()));
     return {
       pending: pending.length,
@@ -131,7 +136,7 @@ export class MemoryOutbox implements OutboxStore {
 
   async listStuck(limit: number): Promise<StuckRecord[]> {
     const now = this.now();
-    return [...this.rows.values()]
+    return [...this.pendingRows.values()]
       .filter((row) => row.publishedAt === undefined && (row.dead || (row.retryAt ?? 0) > now))
       .slice(0, limit)
       .map((row) => ({
@@ -150,7 +155,7 @@ export class MemoryOutbox implements OutboxStore {
       row.retryAt = undefined;
       row.record = { ...row.record, attempts: 0 };
       revived++;
-      const stillDead = [...this.rows.values()].some(
+      const stillDead = [...this.pendingRows.values()].some(
         (other) =>
           other.record.key === row.record.key && other.dead && other.publishedAt === undefined,
       );
