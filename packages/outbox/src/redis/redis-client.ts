@@ -39,3 +39,18 @@ export function assertFailFastClient(client: Redis, owner: string): void {
     );
   }
 }
+
+/**
+ * The outbox scripts derive per-key names from the outbox prefix inside Lua,
+ * where ioredis's client-side keyPrefix does not reach: with one set, those
+ * keys and the declared ones would disagree between clients. Use the outbox's
+ * own prefix option instead.
+ */
+export function assertNoClientKeyPrefix(keyPrefix: string | undefined, owner: string): void {
+  if (keyPrefix) {
+    throw new InvalidOptionsError(
+      `${owner} needs an ioredis client without keyPrefix; give the outbox its own prefix option instead`,
+      { keyPrefix },
+    );
+  }
+}

@@ -23,7 +23,7 @@ import { toRecord } from './outbox-entry';
 import { DEFAULT_OUTBOX_PREFIX, type OutboxKeys, outboxKeys, RELAY_GROUP } from './outbox-keys';
 import { settlePlan } from './outbox-settle-plan';
 import { settleScript } from './outbox-settle-script';
-import { assertFailFastClient } from './redis-client';
+import { assertFailFastClient, assertNoClientKeyPrefix } from './redis-client';
 
 export interface RedisOutboxStoreOptions {
   /**
@@ -68,6 +68,7 @@ export class RedisOutboxStore implements OutboxStore {
 
   private constructor(options: RedisOutboxStoreOptions) {
     assertFailFastClient(options.client, 'RedisOutboxStore');
+    assertNoClientKeyPrefix(options.client.options.keyPrefix, 'RedisOutboxStore');
     this.client = options.client;
     this.keys = outboxKeys(options.prefix ?? DEFAULT_OUTBOX_PREFIX);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;

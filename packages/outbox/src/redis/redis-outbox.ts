@@ -2,6 +2,7 @@ import { InvalidOptionsError, type PreparedEvent } from '@edakit/core';
 import type { ChainableCommander } from 'ioredis';
 import { DEFAULT_OUTBOX_PREFIX, type OutboxKeys, outboxKeys } from './outbox-keys';
 import { APPEND_LUA } from './outbox-write-script';
+import { assertNoClientKeyPrefix } from './redis-client';
 
 export interface RedisOutboxOptions {
   /** Prefix of every outbox key; the relay's RedisOutboxStore must use the same. Default `edakit:outbox:`. */
@@ -70,13 +71,19 @@ export class RedisOutbox {
 /**
  * A plain pipeline is not atomic: the event could be written without the
  * state change or the other way round. ioredis queues MULTI as the first
- * command of a transaction; this reads that private queue when it exists.
+ * command of a transaction; this reads that private queue (and the client's
+ * options, for a keyPrefix) when they exist.
  */
 function assertTransaction(multi: ChainableCommander): void {
   if (typeof multi !== 'object' || multi === null || typeof multi.eval !== 'function') {
     throw new InvalidOptionsError('RedisOutbox.add needs an ioredis MULTI (client.multi())');
   }
-  const queue = (multi as unknown as { _queue?: ReadonlyArray<{ name?: string }> })._queue;
+  const internals = multi as unknown as {
+    _queue?: ReadonlyArray<{ name?: string }>;
+    options?: { keyPrefix?: string };
+  };
+  assertNoClientKeyPrefix(internals.options?.keyPrefix, 'RedisOutbox.add');
+  const queue = internals._queue;
   if (Array.isArray(queue) && queue[0]?.name !== 'multi') {
     throw new InvalidOptionsError(
       'RedisOutbox.add needs a MULTI transaction (client.multi()), not a pipeline: a pipeline could write the event without the state change',

@@ -29,16 +29,11 @@ describe('RedisOutboxStore: relays killed with SIGKILL', () => {
     }
     expect(await client.xlen(`${prefix}log`)).toBe(keys * perKey);
 
-    const args = (consumer: string, limit: number, hold?: number) => [
-      prefix,
-      consumer,
-      brokerKey,
-      String(limit),
-      String(leaseMs),
-      ...(hold === undefined ? [] : [String(hold)]),
-    ];
-    const holder = spawnFixture('relay-worker.ts', args('child-holder', 50, 3));
-    const victim = spawnFixture('relay-worker.ts', args('child-victim', 20));
+    const args = (consumer: string, limit: number, hold: number, confirmMs: number) =>
+      [prefix, consumer, brokerKey, limit, leaseMs, hold, confirmMs].map(String);
+    const holder = spawnFixture('relay-worker.ts', args('child-holder', 50, 3, 0));
+    // Waits 20 ms for "confirms" per claim: the random kill mostly lands between publish and settle.
+    const victim = spawnFixture('relay-worker.ts', args('child-victim', 20, 0, 20));
     try {
       await Promise.all([holder.line((l) => l === 'ready'), victim.line((l) => l === 'ready')]);
       // Two survivors in this process run the same loop alongside the children.
@@ -76,6 +71,7 @@ describe('RedisOutboxStore: relays killed with SIGKILL', () => {
       await sleep(50 + Math.floor(Math.random() * 250));
       await victim.kill();
       const victimSettled = victim.lines.filter((l) => l.startsWith('settled')).length;
+      expect(victimSettled).toBeGreaterThan(0); // it did work before it died
       await Promise.all([
         ...survivors,
         (async () => {
@@ -118,6 +114,49 @@ describe('RedisOutboxStore: relays killed with SIGKILL', () => {
     } finally {
       await holder.kill();
       await victim.kill();
+    }
+  });
+
+  it('obx-7: a relay paused with SIGSTOP past its lease settles late and changes nothing; the rows stay with the relay that reclaimed them', async () => {
+    const prefix = redis.prefix('sigstop');
+    const client = await redis.client();
+    const outbox = new RedisOutbox({ prefix });
+    const write = async (n: number) => {
+      const multi = client.multi();
+      outbox.add(multi, prepareEvent('k', n));
+      await multi.exec();
+    };
+    for (const n of [1, 2, 3]) await write(n);
+    const leaseMs = 500;
+    const stale = spawnFixture('stale-relay.ts', [prefix, String(leaseMs), '1000']);
+    try {
+      const claimed = JSON.parse(
+        (await stale.line((l) => l.startsWith('claimed '))).slice('claimed '.length),
+      ) as string[];
+      stale.child.kill('SIGSTOP');
+      expect(claimed).toHaveLength(3);
+      const survivor = await RedisOutboxStore.open({ client: await redis.client(), prefix });
+      expect(await survivor.claim({ limit: 10, leaseMs: 10_000 })).toBeUndefined(); // still leased
+      await sleep(leaseMs + 50);
+      const claim = await survivor.claim({ limit: 10, leaseMs: 10_000 });
+      expect(claim?.records.map((r) => r.id)).toEqual(claimed);
+      if (!claim) throw new Error('expected the survivor to reclaim');
+      await write(4); // arrives while both think they own k
+      stale.child.kill('SIGCONT');
+      const settled = JSON.parse(
+        (await stale.line((l) => l.startsWith('settled '))).slice('settled '.length),
+      ) as unknown;
+      expect(settled).toEqual({ published: 0, fenced: 3 });
+      expect((await survivor.stats()).pending).toBe(4);
+      expect(await survivor.settle(claim, { published: claim.records, failed: [] })).toEqual({
+        published: 3,
+        fenced: 0,
+      });
+      const next = await survivor.claim({ limit: 10, leaseMs: 10_000 });
+      expect(next?.records.map((r) => `${r.key}:${r.sequence}`)).toEqual(['k:4']);
+    } finally {
+      stale.child.kill('SIGCONT');
+      await stale.kill();
     }
   });
 });

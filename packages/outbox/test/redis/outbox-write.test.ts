@@ -105,6 +105,24 @@ describe('RedisOutbox: the event is written with the state change, or not at all
     );
   });
 
+  it('refuses a client with an ioredis keyPrefix, on both sides (the outbox has its own prefix)', async () => {
+    const { prefix, outbox } = await setup('write-keyprefix');
+    const prefixed = new Redis({
+      host: REDIS_HOST,
+      port: REDIS_PORT,
+      lazyConnect: true,
+      keyPrefix: 'app:',
+      ...failFastRedisOptions,
+    });
+    expect(() => outbox.add(prefixed.multi(), prepareEvent('order-1', 1))).toThrow(
+      expect.objectContaining({ code: 'EDAKIT_INVALID_OPTIONS' }),
+    );
+    await expect(RedisOutboxStore.open({ client: prefixed, prefix })).rejects.toMatchObject({
+      code: 'EDAKIT_INVALID_OPTIONS',
+    });
+    prefixed.disconnect();
+  });
+
   it('assigns each key a gap-free sequence atomically: 4 connections × 250 concurrent transactions over 5 keys', async () => {
     const { prefix, client, store, outbox } = await setup('write-sequence');
     const writers = await Promise.all(Array.from({ length: 4 }, () => redis.client()));
