@@ -25,6 +25,9 @@ export interface RedisOutboxOptions {
  * leaves the others, this event included, written. For compare-and-set use
  * WATCH on a connection of its own (WATCH state is per connection, and ioredis
  * multiplexes one connection between callers).
+ *
+ * The writer checks nothing on the server: RedisOutboxStore.open, on the same
+ * server, refuses to relay unless maxmemory-policy is noeviction.
  */
 export class RedisOutbox {
   private readonly keys: OutboxKeys;
