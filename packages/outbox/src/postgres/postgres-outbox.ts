@@ -86,6 +86,13 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     SELECT $1, $2, s.last_sequence, $3, $4, $5, $6, $7 FROM s
     RETURNING sequence${notify}`;
 
+  // An event without a partition key is its own key: no counter row (that
+  // would grow by one row per event), sequence 1.
+  const insertUnkeyed = `
+    INSERT INTO ${tables.outbox} (id, key, sequence, unkeyed, channel, type, headers, body)
+    VALUES ($1, $2, 1, $3, $4, $5, $6, $7)
+    RETURNING sequence${notify}`;
+
   const add: PostgresOutbox['add'] = async (client, contract, data, publishOptions) => {
     const prepared = options.bus.prepare(contract, data, publishOptions);
     await insert(client, prepared, publishOptions?.sequence);
@@ -108,6 +115,10 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
       JSON.stringify(message.headers),
       Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
     ];
+    if (unkeyed) {
+      await client.query(insertUnkeyed, values);
+      return;
+    }
     if (sequence === undefined) {
       await client.query(insertNumbered, values);
       return;

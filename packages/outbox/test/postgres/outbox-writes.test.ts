@@ -43,6 +43,9 @@ describe('PostgreSQL outbox writes', () => {
       unkeyed: true,
       sequence: 1,
     });
+    // ...and leaves no counter row behind (one per event would grow forever).
+    const counters = await f.pool.query(`SELECT key FROM ${f.table}_sequences ORDER BY key`);
+    expect(counters.rows.map((row) => row.key)).toEqual(['o-1', 'o-2']);
   });
 
   it('leaves no row when the caller rolls back', async () => {

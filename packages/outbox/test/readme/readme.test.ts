@@ -5,7 +5,7 @@ import { checkAndRun, typescriptBlocks } from '../../../../test-support/readme-e
 import { DATABASE_URL, uniqueTable } from '../support/postgres';
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const [outboxExample = '', inboxExample = ''] = typescriptBlocks(join(packageDir, 'README.md'));
+const [outboxExample = '', inboxExample = '', redisExample = ''] = typescriptBlocks(join(packageDir, 'README.md'));
 
 describe('README examples', () => {
   it('the outbox example type-checks and prints "shipping o-1" and empty stats against real PostgreSQL', () => {
@@ -26,5 +26,13 @@ describe('README examples', () => {
       INBOX_TABLE: uniqueTable('readme_inbox'),
     });
     expect(output.trim()).toBe('handler runs: 1, invoices waiting in the outbox: 1');
+  }, 120_000);
+
+  it('the Redis example writes state and event in one MULTI and mails once, against real Redis', () => {
+    const output = checkAndRun(redisExample, packageDir, {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      OUTBOX_PREFIX: `edakit:readme:${uniqueTable('r')}:`,
+    });
+    expect(output.trim()).toBe('mailed c-1; status checked-out');
   }, 120_000);
 });
