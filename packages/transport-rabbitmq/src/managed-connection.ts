@@ -1,6 +1,7 @@
 import { type Logger, messageOf, TransportClosedError } from '@edakit/core';
 import { type ChannelModel, connect, type Options, type SocketOptions } from 'amqplib';
 import { backoffDelay, withTimeout } from './backoff';
+import { describeConnectError } from './connect-error';
 import { BrokerUnavailableError } from './errors';
 
 export type ConnectionRole = 'publish' | 'consume';
@@ -143,7 +144,8 @@ export class ManagedConnection {
         return model;
       } catch (error) {
         if (this.closed) throw new TransportClosedError('rabbitmq');
-        this.lastError = this.options.redact(messageOf(error));
+        // TLS failures named as such (untrusted CA, host name, client certificate).
+        this.lastError = this.options.redact(describeConnectError(error));
         if (attempt === 1 || attempt % 10 === 0) {
           this.options.logger.warn(
             {

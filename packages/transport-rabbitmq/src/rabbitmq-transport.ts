@@ -153,12 +153,16 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
   private async exchangesBefore(deadline: number): Promise<void> {
     const ms = Math.max(1, deadline - Date.now());
     try {
-      await withTimeout(
-        this.exchanges(ms),
-        ms,
-        () =>
-          new Error(`the exchanges were not declared within ${this.options.publishTimeoutMs} ms`),
-      );
+      await withTimeout(this.exchanges(ms), ms, () => {
+        // publishTimeoutMs below connectTimeoutMs (the defaults) ends here
+        // first: say why there is no connection (TLS, login), not just "timed out".
+        const { connected, lastError } = this.publishConnection.state;
+        return new Error(
+          connected
+            ? `the exchanges were not declared within ${this.options.publishTimeoutMs} ms`
+            : `RabbitMQ at ${this.broker} is not reachable${lastError ? `: ${lastError}` : ''}`,
+        );
+      });
     } catch (error) {
       if (
         EdakitError.isInstance(error) &&
