@@ -20,5 +20,7 @@ export {
 export type { SagaInstance, SagaStatus, SagaTimeout } from './engine/saga-instance';
 export { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
 export { MemorySagaStore } from './memory/memory-saga-store';
+export { PostgresSagaStore, type PostgresSagaStoreOptions } from './postgres/postgres-saga-store';
+export { DEFAULT_SAGA_TABLE, migrateSagaTable, sagaMigrationSql } from './postgres/saga-table';
 export { createSagaRuntime, type SagaRuntime, type SagaRuntimeOptions } from './runtime';
 export type { DueTimeout, SagaQuery, SagaStore } from './store/saga-store';

@@ -11,4 +11,6 @@ export {
   type RedisIdempotencyStoreOptions,
 } from './redis-idempotency-store';
 export { RedisOutbox, type RedisOutboxOptions } from './redis-outbox';
+/** The outbox's append step as Lua, for stores that write entries inside their own scripts (sagas). */
+export { APPEND_LUA } from './outbox-write-script';
 export { RedisOutboxStore, type RedisOutboxStoreOptions } from './redis-outbox-store';

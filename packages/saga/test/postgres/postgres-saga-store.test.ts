@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SagaInstance } from '../../src';
 import { PostgresSagaStore } from '../../src/postgres/postgres-saga-store';
 import { sagaMigrationSql } from '../../src/postgres/saga-table';
-import { durableStoreCases } from '../redis/durable-store-cases';
+import { durableStoreCases } from '../support/durable-store-cases';
 import { preparer, usePostgresSagaStores } from '../support/postgres';
 import { Ping } from '../support/tick-saga';
 

@@ -11,9 +11,9 @@ import type { SagaInstance } from '../../src';
 import { failFastRedisOptions } from '../../src/redis/redis-outbox-link';
 import { hashTagOf } from '../../src/redis/redis-saga-keys';
 import { DEFAULT_TOMBSTONE_TTL_MS, RedisSagaStore } from '../../src/redis/redis-saga-store';
+import { durableStoreCases } from '../support/durable-store-cases';
 import { keysUnder, REDIS_HOST, REDIS_PORT, useRedisSagaStores } from '../support/redis';
 import { Ping } from '../support/tick-saga';
-import { durableStoreCases } from './durable-store-cases';
 
 const redis = useRedisSagaStores();
 

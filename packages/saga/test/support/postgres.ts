@@ -6,7 +6,7 @@ import {
   PostgresSagaStore,
   type PostgresSagaStoreOptions,
 } from '../../src/postgres/postgres-saga-store';
-import type { StoreBackend } from '../redis/durable-store-cases';
+import type { StoreBackend } from './durable-store-cases';
 
 export const DATABASE_URL =
   process.env.EDAKIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/edakit_test';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { failFastRedisOptions } from '../../src/redis/redis-outbox-link';
 import { RedisSagaStore, type RedisSagaStoreOptions } from '../../src/redis/redis-saga-store';
-import type { StoreBackend } from '../redis/durable-store-cases';
+import type { StoreBackend } from './durable-store-cases';
 
 export const REDIS_HOST = process.env.REDIS_HOST ?? '127.0.0.1';
 export const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379);

@@ -21,8 +21,8 @@ import {
   type SagaStore,
   VirtualClock,
 } from '../../src';
-import { OrderCreated, OrderSaga, subscribeParticipants } from '../support/order-saga';
-import { Ping, Pong, TickStarted, tickSaga } from '../support/tick-saga';
+import { OrderCreated, OrderSaga, subscribeParticipants } from './order-saga';
+import { Ping, Pong, TickStarted, tickSaga } from './tick-saga';
 
 export interface StoreFactory<S extends SagaStore = SagaStore> {
   /**
