@@ -132,8 +132,55 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     }
   };
 
+  // Several keyed events in one statement: one counter upsert per key (in key
+  // order, so concurrent writers lock counters in the same order) and one insert.
+  const insertBatch = `
+    WITH v AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::bytea[])
+        AS v(id, key, ord, channel, type, headers, body)
+    ),
+    counts AS (SELECT key, count(*)::bigint AS n FROM v GROUP BY key),
+    s AS (
+      INSERT INTO ${tables.sequences} (key, last_sequence) SELECT key, n FROM counts ORDER BY key
+      ON CONFLICT (key) DO UPDATE SET last_sequence = ${tables.sequences}.last_sequence + EXCLUDED.last_sequence
+      RETURNING key, last_sequence
+    )
+    INSERT INTO ${tables.outbox} (id, key, sequence, unkeyed, channel, type, headers, body)
+    SELECT v.id, v.key, s.last_sequence - c.n + v.ord, false, v.channel, v.type, v.headers, v.body
+    FROM v JOIN s USING (key) JOIN counts c USING (key)
+    RETURNING sequence${notify}`;
+
   const addPrepared: PostgresOutbox['addPrepared'] = async (client, events) => {
-    for (const event of events) await insert(client, event, event.envelope.sequence);
+    const numbered = events.filter(
+      (event) => event.outgoing.message.key !== undefined && event.envelope.sequence === undefined,
+    );
+    if (numbered.length < 2) {
+      for (const event of events) await insert(client, event, event.envelope.sequence);
+      return;
+    }
+    for (const event of events) {
+      if (!numbered.includes(event)) await insert(client, event, event.envelope.sequence);
+    }
+    const positions = new Map<string, number>();
+    const columns = numbered.map(({ envelope, outgoing }) => {
+      const key = outgoing.message.key as string;
+      const ord = (positions.get(key) ?? 0) + 1;
+      positions.set(key, ord);
+      const body = outgoing.message.body;
+      return [
+        envelope.id,
+        key,
+        ord,
+        outgoing.channel,
+        outgoing.type,
+        JSON.stringify(outgoing.message.headers),
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      ] as const;
+    });
+    await client.query(
+      insertBatch,
+      [0, 1, 2, 3, 4, 5, 6].map((column) => columns.map((row) => row[column])),
+    );
   };
 
   const transaction: PostgresOutbox['transaction'] = async (work) => {

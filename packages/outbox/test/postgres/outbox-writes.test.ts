@@ -161,4 +161,37 @@ describe('PostgreSQL outbox writes', () => {
       /lower-case SQL identifier/,
     );
   });
+
+  it('adds prepared events in one statement, numbering each key in order after its earlier events', async () => {
+    fixture = await outboxFixture();
+    const f = fixture;
+    await f.outbox.transaction((c) => f.outbox.add(c, OrderPlaced, { orderId: 'o-1', n: 0 }));
+    const events = [
+      f.bus.prepare(OrderPlaced, { orderId: 'o-1', n: 1 }),
+      f.bus.prepare(OrderPlaced, { orderId: 'o-2', n: 1 }),
+      f.bus.prepare(OrderPlaced, { orderId: 'o-1', n: 2 }),
+      f.bus.prepare(AuditNoted, { text: 'unkeyed' }),
+      f.bus.prepare(OrderPlaced, { orderId: 'o-1', n: 3 }),
+    ];
+    await f.outbox.transaction((c) => f.outbox.addPrepared(c, events));
+    const stored = await f.pool.query<{
+      id: string;
+      key: string;
+      sequence: string;
+      n: number | null;
+    }>(
+      `SELECT id, key, sequence, (convert_from(body, 'UTF8')::jsonb ->> 'n')::int AS n FROM ${f.table} ORDER BY key, sequence`,
+    );
+    const byKey = (key: string) =>
+      stored.rows.filter((row) => row.key === key).map((row) => [Number(row.sequence), row.n]);
+    expect(byKey('o-1')).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+    ]);
+    expect(byKey('o-2')).toEqual([[1, 1]]);
+    expect(stored.rows.map((row) => row.id)).toContain(events[3]?.envelope.id);
+    expect(stored.rows).toHaveLength(6);
+  });
 });
