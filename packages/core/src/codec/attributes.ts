@@ -17,10 +17,12 @@ export function parseSequence(value: string): number | undefined {
 
 /** JSON media types: `application/json`, `text/json`, `application/x+json`, with parameters. */
 export function isJsonContentType(contentType: string): boolean {
+  if (contentType === 'application/json') return true; // what edakit writes
   const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   return media === 'application/json' || media === 'text/json' || media.endsWith('+json');
 }
 
 export function isStructuredContentType(contentType: string): boolean {
+  if (contentType === 'application/json') return false; // what edakit writes
   return contentType.trim().toLowerCase().startsWith('application/cloudevents');
 }

@@ -1,6 +1,6 @@
 import type { AnyEventContract, EventData } from '../contract/event-contract';
 import { upcast } from '../contract/upcast';
-import { validate } from '../contract/validate';
+import { toValidationIssues } from '../contract/validate';
 import { isFailureHeader } from '../dead-letter/failure-headers';
 import type { EventEnvelope } from '../envelope/event-envelope';
 import {
@@ -9,6 +9,7 @@ import {
   PayloadTooLargeError,
   UnknownEventError,
   UnsupportedVersionError,
+  ValidationError,
 } from '../errors/decode-errors';
 import { EdakitError, type ErrorContext } from '../errors/edakit-error';
 import {
@@ -20,7 +21,9 @@ import {
 import { parseUntrustedJson } from './safe-json';
 import {
   defaultHeaderNaming,
+  type HeaderNames,
   type HeaderNaming,
+  headerNamesOf,
   surelyWithin,
   type WireMessage,
   wireSize,
@@ -54,12 +57,11 @@ export function parseWireMessage(message: WireMessage, options: ParseOptions = {
 }
 
 function parse(message: WireMessage, options: ParseOptions): RawEvent {
-  const naming = options.naming ?? defaultHeaderNaming;
+  const names = headerNamesOf(options.naming ?? defaultHeaderNaming);
   const headers = message.headers;
-  const prefix = naming.attributePrefix;
   const context: ErrorContext = {
-    eventType: headers[`${prefix}type`],
-    eventId: headers[`${prefix}id`],
+    eventType: headers[names.type],
+    eventId: headers[names.id],
     channel: options.channel,
   };
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -70,30 +72,67 @@ function parse(message: WireMessage, options: ParseOptions): RawEvent {
     if (size > limit) throw new PayloadTooLargeError(size, limit, context);
   }
 
-  const contentType = headers[naming.contentType] ?? headers[`${prefix}datacontenttype`];
+  const contentType = headers[names.contentType] ?? headers[names.datacontenttype];
   if (contentType !== undefined && isStructuredContentType(contentType)) {
     return parseStructured(message.body, context);
   }
-  const attribute = (name: string): string | undefined => {
-    const value: unknown = headers[`${prefix}${name}`];
-    if (value !== undefined && typeof value !== 'string') {
-      throw new DecodeError(`Header "${prefix}${name}" must be a string`, {
-        ...context,
-        path: name,
-      });
-    }
-    return value;
-  };
   const datacontenttype = contentType ?? 'application/json';
   if (!isJsonContentType(datacontenttype)) {
     throw new DecodeError(`Content type "${datacontenttype}" is not JSON`, context);
   }
   return buildRawEvent(
-    attribute,
+    new HeaderAttributes(headers, names, context),
     datacontenttype,
     parseUntrustedJson(message.body, context),
     context,
   );
+}
+
+/** Reads CloudEvents attributes from somewhere: headers (binary mode) or a JSON object. */
+interface Attributes {
+  /** The attribute's value; throws DecodeError when it is not a string. */
+  get(name: keyof HeaderNames): string | undefined;
+}
+
+/** Binary mode: one header per attribute, names precomputed for the naming. */
+class HeaderAttributes implements Attributes {
+  constructor(
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly names: HeaderNames,
+    private readonly context: ErrorContext,
+  ) {}
+
+  get(name: keyof HeaderNames): string | undefined {
+    const header = this.names[name];
+    const value: unknown = this.headers[header];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new DecodeError(`Header "${header}" must be a string`, {
+        ...this.context,
+        path: name,
+      });
+    }
+    return value;
+  }
+}
+
+/** Structured mode: attributes are members of the JSON event. */
+class StructuredAttributes implements Attributes {
+  constructor(
+    private readonly fields: Record<string, unknown>,
+    private readonly context: ErrorContext,
+  ) {}
+
+  get(name: keyof HeaderNames): string | undefined {
+    const value = this.fields[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return value;
+    // JSON format allows numbers and booleans for some extensions; nothing else.
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new DecodeError(`Attribute "${name}" must be a string`, {
+      ...this.context,
+      path: name,
+    });
+  }
 }
 
 function parseStructured(body: Uint8Array, context: ErrorContext): RawEvent {
@@ -105,60 +144,60 @@ function parseStructured(body: Uint8Array, context: ErrorContext): RawEvent {
   if ('data_base64' in fields) {
     throw new DecodeError('Binary data (data_base64) is not supported; send JSON data', context);
   }
-  const attribute = (name: string): string | undefined => {
-    const value = fields[name];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string') return value;
-    // JSON format allows numbers and booleans for some extensions; nothing else.
-    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    throw new DecodeError(`Attribute "${name}" must be a string`, { ...context, path: name });
-  };
-  const datacontenttype = attribute('datacontenttype') ?? 'application/json';
+  const attributes = new StructuredAttributes(fields, context);
+  const datacontenttype = attributes.get('datacontenttype') ?? 'application/json';
   if (!isJsonContentType(datacontenttype)) {
     throw new DecodeError(`Content type "${datacontenttype}" is not JSON`, context);
   }
-  return buildRawEvent(attribute, datacontenttype, fields.data, {
+  return buildRawEvent(attributes, datacontenttype, fields.data, {
     ...context,
-    eventType: attribute('type'),
-    eventId: attribute('id'),
+    eventType: attributes.get('type'),
+    eventId: attributes.get('id'),
   });
 }
 
+function required(attributes: Attributes, name: keyof HeaderNames, context: ErrorContext): string {
+  const value = attributes.get(name);
+  if (value === undefined || value === '') throw new MissingAttributeError(name, context);
+  return value;
+}
+
+const DATAVERSION = /^\d{1,9}$/;
+// Events published in one millisecond share their time: parse each string once.
+let lastValidTime: string | undefined;
+
 function buildRawEvent(
-  attribute: (name: string) => string | undefined,
+  attributes: Attributes,
   datacontenttype: string,
   data: unknown,
   context: ErrorContext,
 ): RawEvent {
-  const required = (name: string): string => {
-    const value = attribute(name);
-    if (value === undefined || value === '') throw new MissingAttributeError(name, context);
-    return value;
-  };
-  const id = required('id');
-  const type = required('type');
-  const source = required('source');
-  const specversion = required('specversion');
-  const full = { ...context, eventType: type, eventId: id };
+  const id = required(attributes, 'id', context);
+  const type = required(attributes, 'type', context);
+  const source = required(attributes, 'source', context);
+  const specversion = required(attributes, 'specversion', context);
+  // Only failures need the full context: built on the way to a throw.
+  const full = (): ErrorContext => ({ ...context, eventType: type, eventId: id });
   if (specversion !== '1.0') {
     throw new DecodeError(`specversion "${specversion}" is not supported (only 1.0)`, {
-      ...full,
+      ...full(),
       path: 'specversion',
     });
   }
-  const versionText = attribute('dataversion');
-  const dataversion = versionText === undefined ? 1 : Number(versionText);
-  if (versionText !== undefined && !/^\d{1,9}$/.test(versionText)) {
-    throw new MissingAttributeError('dataversion', full);
+  const versionText = attributes.get('dataversion');
+  const dataversion = versionText === undefined || versionText === '1' ? 1 : Number(versionText);
+  if (versionText !== undefined && versionText !== '1' && !DATAVERSION.test(versionText)) {
+    throw new MissingAttributeError('dataversion', full());
   }
-  const sequenceText = attribute('sequence');
+  const sequenceText = attributes.get('sequence');
   const sequence = sequenceText === undefined ? undefined : parseSequence(sequenceText);
   if (sequenceText !== undefined && sequence === undefined) {
-    throw new MissingAttributeError('sequence', full);
+    throw new MissingAttributeError('sequence', full());
   }
-  const time = attribute('time');
-  if (time !== undefined && Number.isNaN(Date.parse(time))) {
-    throw new MissingAttributeError('time', full);
+  const time = attributes.get('time');
+  if (time !== undefined && time !== lastValidTime) {
+    if (Number.isNaN(Date.parse(time))) throw new MissingAttributeError('time', full());
+    lastValidTime = time;
   }
   return {
     specversion: '1.0',
@@ -166,14 +205,14 @@ function buildRawEvent(
     source,
     type,
     time,
-    subject: attribute('subject'),
+    subject: attributes.get('subject'),
     datacontenttype,
     dataversion,
-    correlationid: attribute('correlationid') ?? id,
-    causationid: attribute('causationid'),
-    partitionkey: attribute('partitionkey'),
-    traceparent: attribute('traceparent'),
-    tracestate: attribute('tracestate'),
+    correlationid: attributes.get('correlationid') ?? id,
+    causationid: attributes.get('causationid'),
+    partitionkey: attributes.get('partitionkey'),
+    traceparent: attributes.get('traceparent'),
+    tracestate: attributes.get('tracestate'),
     sequence,
     data,
   };
@@ -188,16 +227,44 @@ export function toEnvelope<C extends AnyEventContract>(
   contract: C,
   channel?: string,
 ): EventEnvelope<EventData<C>, C['type']> {
-  const context: ErrorContext = { eventType: raw.type, eventId: raw.id, channel };
   if (raw.dataversion > contract.version || raw.dataversion < 1) {
-    throw new UnsupportedVersionError(raw.dataversion, contract.version, context);
+    throw new UnsupportedVersionError(raw.dataversion, contract.version, contextOf(raw, channel));
   }
   const current =
     raw.dataversion === contract.version
       ? raw.data
-      : upcast(contract, raw.data, raw.dataversion, context);
-  const data = validate(contract, current, context);
-  return { ...raw, type: contract.type, dataversion: contract.version, data };
+      : upcast(contract, raw.data, raw.dataversion, contextOf(raw, channel));
+  const result = contract.schema.safeParse(current);
+  if (!result.success) {
+    // What validate() throws, with the event's context.
+    throw new ValidationError(toValidationIssues(result.error.issues), {
+      eventType: contract.type,
+      version: contract.version,
+      ...contextOf(raw, channel),
+    });
+  }
+  // Spelled out rather than spread: one shape for every envelope.
+  return {
+    specversion: raw.specversion,
+    id: raw.id,
+    source: raw.source,
+    type: contract.type,
+    time: raw.time,
+    subject: raw.subject,
+    datacontenttype: raw.datacontenttype,
+    dataversion: contract.version,
+    correlationid: raw.correlationid,
+    causationid: raw.causationid,
+    partitionkey: raw.partitionkey,
+    traceparent: raw.traceparent,
+    tracestate: raw.tracestate,
+    sequence: raw.sequence,
+    data: result.data as EventData<C>,
+  };
+}
+
+function contextOf(raw: RawEvent, channel: string | undefined): ErrorContext {
+  return { eventType: raw.type, eventId: raw.id, channel };
 }
 
 /** Anything unexpected from untrusted input is a decode failure, never a retryable crash. */

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, formatSequence } from './attributes';
 import {
   defaultHeaderNaming,
   type HeaderNaming,
-  surelyWithin,
+  headerNamesOf,
   type WireMessage,
   wireSize,
 } from './wire-message';
@@ -20,25 +20,63 @@ export interface EncodeOptions {
  * headers, `data` as the JSON body, `partitionkey` as the key.
  */
 export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions = {}): WireMessage {
-  const naming = options.naming ?? defaultHeaderNaming;
-  const prefix = naming.attributePrefix;
-  const headers: Record<string, string> = {
-    [`${prefix}specversion`]: envelope.specversion,
-    [`${prefix}id`]: envelope.id,
-    [`${prefix}source`]: envelope.source,
-    [`${prefix}type`]: envelope.type,
-    [`${prefix}dataversion`]: String(envelope.dataversion),
-    [`${prefix}correlationid`]: envelope.correlationid,
-    [naming.contentType]: envelope.datacontenttype,
-  };
-  if (envelope.time !== undefined) headers[`${prefix}time`] = envelope.time;
-  if (envelope.subject !== undefined) headers[`${prefix}subject`] = envelope.subject;
-  if (envelope.causationid !== undefined) headers[`${prefix}causationid`] = envelope.causationid;
-  if (envelope.partitionkey !== undefined) headers[`${prefix}partitionkey`] = envelope.partitionkey;
-  if (envelope.traceparent !== undefined) headers[`${prefix}traceparent`] = envelope.traceparent;
-  if (envelope.tracestate !== undefined) headers[`${prefix}tracestate`] = envelope.tracestate;
+  const names = headerNamesOf(options.naming ?? defaultHeaderNaming);
+  const dataversion = String(envelope.dataversion);
+  // Assigned one by one onto a literal: every message gets the same hidden
+  // class, and the size bound is counted on the way instead of in a second pass.
+  const headers: Record<string, string> = {};
+  headers[names.specversion] = envelope.specversion;
+  headers[names.id] = envelope.id;
+  headers[names.source] = envelope.source;
+  headers[names.type] = envelope.type;
+  headers[names.dataversion] = dataversion;
+  headers[names.correlationid] = envelope.correlationid;
+  headers[names.contentType] = envelope.datacontenttype;
+  // Header names and values in UTF-16 units; values are read defensively, as
+  // encodeEnvelope is public and its callers may hand it a loosely built envelope.
+  let chars =
+    names.specversion.length +
+    names.id.length +
+    names.source.length +
+    names.type.length +
+    names.dataversion.length +
+    names.correlationid.length +
+    names.contentType.length +
+    lengthOf(envelope.specversion) +
+    lengthOf(envelope.id) +
+    lengthOf(envelope.source) +
+    lengthOf(envelope.type) +
+    dataversion.length +
+    lengthOf(envelope.correlationid) +
+    lengthOf(envelope.datacontenttype);
+  if (envelope.time !== undefined) {
+    headers[names.time] = envelope.time;
+    chars += names.time.length + lengthOf(envelope.time);
+  }
+  if (envelope.subject !== undefined) {
+    headers[names.subject] = envelope.subject;
+    chars += names.subject.length + lengthOf(envelope.subject);
+  }
+  if (envelope.causationid !== undefined) {
+    headers[names.causationid] = envelope.causationid;
+    chars += names.causationid.length + lengthOf(envelope.causationid);
+  }
+  if (envelope.partitionkey !== undefined) {
+    headers[names.partitionkey] = envelope.partitionkey;
+    chars += names.partitionkey.length + lengthOf(envelope.partitionkey);
+  }
+  if (envelope.traceparent !== undefined) {
+    headers[names.traceparent] = envelope.traceparent;
+    chars += names.traceparent.length + lengthOf(envelope.traceparent);
+  }
+  if (envelope.tracestate !== undefined) {
+    headers[names.tracestate] = envelope.tracestate;
+    chars += names.tracestate.length + lengthOf(envelope.tracestate);
+  }
   if (envelope.sequence !== undefined) {
-    headers[`${prefix}sequence`] = formatSequence(envelope.sequence);
+    const sequence = formatSequence(envelope.sequence);
+    headers[names.sequence] = sequence;
+    chars += names.sequence.length + sequence.length;
   }
   let json: string;
   try {
@@ -56,16 +94,23 @@ export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions =
       { eventType: envelope.type, eventId: envelope.id },
     );
   }
-  const message: WireMessage = {
-    key: envelope.partitionkey,
-    headers,
-    body: Buffer.from(json, 'utf8'),
-  };
+  const body = Buffer.from(json, 'utf8');
+  const message: WireMessage = { key: envelope.partitionkey, headers, body };
 
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const size = surelyWithin(message, limit) ? 0 : wireSize(message);
-  if (size > limit) {
-    throw new PayloadTooLargeError(size, limit, { eventType: envelope.type, eventId: envelope.id });
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: the exact count only near the limit.
+  if (body.byteLength + 3 * chars > limit) {
+    const size = wireSize(message);
+    if (size > limit) {
+      throw new PayloadTooLargeError(size, limit, {
+        eventType: envelope.type,
+        eventId: envelope.id,
+      });
+    }
   }
   return message;
+}
+
+function lengthOf(value: string | undefined): number {
+  return typeof value === 'string' ? value.length : 0;
 }

@@ -23,15 +23,88 @@ export const defaultHeaderNaming: HeaderNaming = Object.freeze({
   contentType: 'content-type',
 });
 
+/** The header of every CloudEvents attribute under one naming. */
+export interface HeaderNames {
+  readonly specversion: string;
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time: string;
+  readonly subject: string;
+  /** The attribute header `datacontenttype` (read when the content-type header is absent). */
+  readonly datacontenttype: string;
+  readonly dataversion: string;
+  readonly correlationid: string;
+  readonly causationid: string;
+  readonly partitionkey: string;
+  readonly traceparent: string;
+  readonly tracestate: string;
+  readonly sequence: string;
+  /** The header that carries `datacontenttype`: `naming.contentType`. */
+  readonly contentType: string;
+}
+
+interface CachedNames {
+  readonly attributePrefix: string;
+  readonly contentType: string;
+  readonly names: HeaderNames;
+}
+
+// Header names are built once per naming, not per message: the encoder and the
+// decoder would otherwise concatenate (and hash) 14 strings per event.
+const namesByNaming = new WeakMap<HeaderNaming, CachedNames>();
+
+/** The header names of `naming`, computed once per naming object. */
+export function headerNamesOf(naming: HeaderNaming): HeaderNames {
+  const cached = namesByNaming.get(naming);
+  if (
+    cached !== undefined &&
+    cached.attributePrefix === naming.attributePrefix &&
+    cached.contentType === naming.contentType
+  ) {
+    return cached.names;
+  }
+  const prefix = naming.attributePrefix;
+  const names: HeaderNames = Object.freeze({
+    specversion: internal(`${prefix}specversion`),
+    id: internal(`${prefix}id`),
+    source: internal(`${prefix}source`),
+    type: internal(`${prefix}type`),
+    time: internal(`${prefix}time`),
+    subject: internal(`${prefix}subject`),
+    datacontenttype: internal(`${prefix}datacontenttype`),
+    dataversion: internal(`${prefix}dataversion`),
+    correlationid: internal(`${prefix}correlationid`),
+    causationid: internal(`${prefix}causationid`),
+    partitionkey: internal(`${prefix}partitionkey`),
+    traceparent: internal(`${prefix}traceparent`),
+    tracestate: internal(`${prefix}tracestate`),
+    sequence: internal(`${prefix}sequence`),
+    contentType: internal(naming.contentType),
+  });
+  namesByNaming.set(naming, {
+    attributePrefix: naming.attributePrefix,
+    contentType: naming.contentType,
+    names,
+  });
+  return names;
+}
+
+/** The engine's own copy of a string (as a property key has), so lookups skip hashing. */
+function internal(name: string): string {
+  return Object.keys({ [name]: 0 })[0] as string;
+}
+
 /**
  * Size of a message as brokers count it: body plus header names and values,
  * leaving out headers `skip` names.
  */
 export function wireSize(message: WireMessage, skip?: (header: string) => boolean): number {
   let size = message.body.byteLength;
-  for (const [name, value] of Object.entries(message.headers)) {
+  const headers = message.headers;
+  for (const name in headers) {
     if (skip?.(name)) continue;
-    size += Buffer.byteLength(name) + Buffer.byteLength(value);
+    size += Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string);
   }
   return size;
 }
@@ -42,8 +115,8 @@ export function wireSize(message: WireMessage, skip?: (header: string) => boolea
  * the common case.
  */
 export function surelyWithin(message: WireMessage, limit: number): boolean {
-  let bound = message.body.byteLength;
-  for (const name in message.headers)
-    bound += 3 * (name.length + (message.headers[name]?.length ?? 0));
-  return bound <= limit;
+  const headers = message.headers;
+  let chars = 0;
+  for (const name in headers) chars += name.length + (headers[name]?.length ?? 0);
+  return message.body.byteLength + 3 * chars <= limit;
 }
