@@ -36,8 +36,123 @@ export async function handleDelivery(
   signal: AbortSignal,
   options: DeliveryHandlerOptions,
 ): Promise<SettleOutcome> {
+  // One async function per delivery: the body is inline, not a second call.
   try {
-    return await handle(delivery, signal, options);
+    const { group, logger, policy } = options;
+    const headers = delivery.message.headers;
+    const handledHeader = headers[FailureHeaders.handledBy];
+    const handledBefore = handledHeader === undefined ? NONE : readHandledBy(handledHeader);
+
+    let raw: RawEvent;
+    try {
+      raw = parseWireMessage(delivery.message, {
+        naming: options.naming,
+        maxBytes: options.maxBytes,
+        channel: delivery.channel,
+      });
+    } catch (error) {
+      return fail(delivery, options, handledBefore, undefined, error, 0);
+    }
+
+    const handlers = options.handlersByType.get(raw.type);
+    if (!handlers) {
+      // Known types without a handler here share the channel legitimately.
+      if (options.registry.has(raw.type) || options.unknownEvents === 'ignore') return ack;
+      return fail(
+        delivery,
+        options,
+        handledBefore,
+        raw,
+        new UnknownEventError(raw.type, { eventId: raw.id, channel: delivery.channel, group }),
+        0,
+      );
+    }
+
+    // One envelope per handler (handlers may read the type in different versions),
+    // at the handler's index: no Map per delivery.
+    const events: EventEnvelope[] = new Array(handlers.length);
+    for (let i = 0; i < handlers.length; i++) {
+      const handler = handlers[i] as ResolvedHandler;
+      try {
+        events[i] = toEnvelope(raw, handler.contract, delivery.channel);
+      } catch (error) {
+        return fail(delivery, options, handledBefore, raw, error, 0, handler.name);
+      }
+    }
+
+    // Handlers that succeeded on an earlier delivery (retry, redrive) do not run again.
+    let pending: readonly ResolvedHandler[] =
+      handledBefore.size === 0
+        ? handlers
+        : handlers.filter((handler) => !handledBefore.has(handler.name));
+    let succeeded: string[] | undefined;
+    const previousAttempts = Number(headers[FailureHeaders.attempts] ?? 0) || 0;
+    let failures: Failure[] | undefined;
+    let attempt = 0;
+    while (pending.length > 0 && attempt < policy.attemptsPerDelivery) {
+      attempt++;
+      failures = undefined;
+      // Every pending handler runs before the outcome is decided: one handler's
+      // permanent failure must not cost its siblings their turn.
+      for (const handler of pending) {
+        if (signal.aborted) return release;
+        const event = events[handlers.indexOf(handler)] as EventEnvelope;
+        try {
+          const context: HandlerContext = {
+            group,
+            handler: handler.name,
+            channel: delivery.channel,
+            attempt: previousAttempts + attempt,
+            receivedVersion: raw.dataversion,
+            signal,
+            publish: options.publishFrom(event),
+            logger,
+          };
+          const running =
+            options.handlerTimeoutMs === undefined
+              ? handler.run(event, context)
+              : runWithTimeout(handler, event, context, options.handlerTimeoutMs);
+          // A handler that finished synchronously costs no promise and no extra tick.
+          if (isThenable(running)) await running;
+          // Only a sibling's failure needs the list; a lone handler's success is an ack.
+          if (pending.length > 1) {
+            if (succeeded === undefined) succeeded = [handler.name];
+            else succeeded.push(handler.name);
+          }
+        } catch (error) {
+          // A stop that interrupted the handler is not the event's fault.
+          if (signal.aborted) return release;
+          if (failures === undefined) failures = [{ handler, error }];
+          else failures.push({ handler, error });
+        }
+      }
+      if (failures === undefined) return ack;
+      pending = failures.map((failure) => failure.handler);
+      const permanent = failures.find((failure) => !describeFailure(failure.error).retryable);
+      if (permanent)
+        return fail(
+          delivery,
+          options,
+          handledBefore,
+          raw,
+          permanent.error,
+          attempt,
+          permanent.handler.name,
+          succeeded,
+        );
+    }
+    const last = failures?.[failures.length - 1];
+    if (pending.length === 0 || !last) return ack;
+    return fail(
+      delivery,
+      options,
+      handledBefore,
+      raw,
+      last.error,
+      attempt,
+      last.handler.name,
+      succeeded,
+    );
   } catch (error) {
     log(
       options.logger,
@@ -58,135 +173,58 @@ interface Failure {
   readonly error: unknown;
 }
 
-async function handle(
+const NONE: ReadonlySet<string> = new Set();
+
+/** The outcome of a failure: retry or dead letter, logged, with the handled-by list. */
+function fail(
   delivery: Delivery,
-  signal: AbortSignal,
   options: DeliveryHandlerOptions,
-): Promise<SettleOutcome> {
+  handledBefore: ReadonlySet<string>,
+  raw: RawEvent | undefined,
+  error: unknown,
+  attempts: number,
+  handler?: string,
+  handled: readonly string[] = [],
+): SettleOutcome {
   const { group, logger, policy } = options;
-  const headers = delivery.message.headers;
-  let raw: RawEvent | undefined;
-  const handledBefore = readHandledBy(headers[FailureHeaders.handledBy]);
-  const fail = (
-    error: unknown,
-    attempts: number,
-    handler?: string,
-    handled: readonly string[] = [],
-  ): SettleOutcome => {
-    const outcome = decideFailure(error, {
-      delivery,
-      group,
-      handler,
-      attempts,
-      policy,
-      now: new Date(),
-    });
-    if (
-      outcome.type !== 'ack' &&
-      outcome.type !== 'release' &&
-      (handledBefore.size > 0 || handled.length > 0)
-    ) {
-      const all = JSON.stringify([...new Set([...handledBefore, ...handled])]);
-      (outcome.headers as Record<string, string>)[FailureHeaders.handledBy] = all;
-    }
-    logOutcome(logger, outcome, error, {
-      group,
-      handler,
-      channel: delivery.channel,
-      eventId: raw?.id,
-      eventType: raw?.type,
-      correlationId: raw?.correlationid,
-    });
-    return outcome;
-  };
-
-  try {
-    raw = parseWireMessage(delivery.message, {
-      naming: options.naming,
-      maxBytes: options.maxBytes,
-      channel: delivery.channel,
-    });
-  } catch (error) {
-    return fail(error, 0);
+  const outcome = decideFailure(error, {
+    delivery,
+    group,
+    handler,
+    attempts,
+    policy,
+    now: new Date(),
+  });
+  if (
+    outcome.type !== 'ack' &&
+    outcome.type !== 'release' &&
+    (handledBefore.size > 0 || handled.length > 0)
+  ) {
+    const all = JSON.stringify([...new Set([...handledBefore, ...handled])]);
+    (outcome.headers as Record<string, string>)[FailureHeaders.handledBy] = all;
   }
-
-  const handlers = options.handlersByType.get(raw.type);
-  if (!handlers) {
-    // Known types without a handler here share the channel legitimately.
-    if (options.registry.has(raw.type) || options.unknownEvents === 'ignore') return ack;
-    return fail(
-      new UnknownEventError(raw.type, { eventId: raw.id, channel: delivery.channel, group }),
-      0,
-    );
-  }
-
-  const events = new Map<ResolvedHandler, EventEnvelope>();
-  for (const handler of handlers) {
-    try {
-      events.set(handler, toEnvelope(raw, handler.contract, delivery.channel));
-    } catch (error) {
-      return fail(error, 0, handler.name);
-    }
-  }
-
-  // Handlers that succeeded on an earlier delivery (retry, redrive) do not run again.
-  let pending = handlers.filter((handler) => !handledBefore.has(handler.name));
-  const succeeded: string[] = [];
-  const previousAttempts = Number(headers[FailureHeaders.attempts] ?? 0) || 0;
-  let failures: Failure[] = [];
-  let attempt = 0;
-  while (pending.length > 0 && attempt < policy.attemptsPerDelivery) {
-    attempt++;
-    failures = [];
-    // Every pending handler runs before the outcome is decided: one handler's
-    // permanent failure must not cost its siblings their turn.
-    for (const handler of pending) {
-      if (signal.aborted) return release;
-      const event = events.get(handler) as EventEnvelope;
-      try {
-        await runHandler(
-          handler,
-          event,
-          {
-            group,
-            handler: handler.name,
-            channel: delivery.channel,
-            attempt: previousAttempts + attempt,
-            receivedVersion: raw.dataversion,
-            signal,
-            publish: options.publishFrom(event),
-            logger,
-          },
-          options.handlerTimeoutMs,
-        );
-        succeeded.push(handler.name);
-      } catch (error) {
-        // A stop that interrupted the handler is not the event's fault.
-        if (signal.aborted) return release;
-        failures.push({ handler, error });
-      }
-    }
-    pending = failures.map((failure) => failure.handler);
-    const permanent = failures.find((failure) => !describeFailure(failure.error).retryable);
-    if (permanent) return fail(permanent.error, attempt, permanent.handler.name, succeeded);
-  }
-  const last = failures[failures.length - 1];
-  if (pending.length === 0 || !last) return ack;
-  return fail(last.error, attempt, last.handler.name, succeeded);
+  logOutcome(logger, outcome, error, {
+    group,
+    handler,
+    channel: delivery.channel,
+    eventId: raw?.id,
+    eventType: raw?.type,
+    correlationId: raw?.correlationid,
+  });
+  return outcome;
 }
 
 /**
- * Runs one handler attempt. On timeout the attempt fails, but only once the
+ * Runs one handler attempt with a deadline. On timeout the attempt fails, but only once the
  * handler has really settled (its signal is aborted): the next attempt, or the
  * next event of the same key, never runs beside a timed-out one.
  */
-async function runHandler(
+async function runWithTimeout(
   handler: ResolvedHandler,
   event: EventEnvelope,
   context: HandlerContext,
-  timeoutMs: number | undefined,
+  timeoutMs: number,
 ): Promise<void> {
-  if (timeoutMs === undefined) return handler.run(event, context);
   const timeout = new AbortController();
   const signal = AbortSignal.any([context.signal, timeout.signal]);
   let timer: NodeJS.Timeout | undefined;
@@ -208,6 +246,14 @@ async function runHandler(
   timeout.abort(error);
   await running.catch(() => undefined);
   throw error;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function readHandledBy(value: string | undefined): Set<string> {

@@ -1,7 +1,9 @@
 import { release, type SettleOutcome } from '../transport/settle-outcome';
 
-interface Entry {
-  readonly settle: (outcome: SettleOutcome) => void;
+/** One delivery being handled: settled once, by its work or by the stop deadline. */
+class Entry {
+  done = false;
+  constructor(readonly resolve: (outcome: SettleOutcome) => void) {}
 }
 
 /**
@@ -24,22 +26,30 @@ export class InFlightDeliveries {
     return this.stopping;
   }
 
-  /** Runs `work` as a tracked delivery; resolves with its outcome or `release`. */
-  run(work: (signal: AbortSignal) => Promise<SettleOutcome>): Promise<SettleOutcome> {
+  /**
+   * Runs `work(input, signal)` as a tracked delivery; resolves with its outcome
+   * or `release`. The input is passed through so callers need no closure per delivery.
+   */
+  run<T>(
+    work: (input: T, signal: AbortSignal) => Promise<SettleOutcome>,
+    input: T,
+  ): Promise<SettleOutcome> {
     if (this.stopping) return Promise.resolve(release);
     return new Promise<SettleOutcome>((resolve) => {
-      let done = false;
-      const entry: Entry = {
-        settle: (outcome) => {
-          if (done) return;
-          done = true;
-          this.entries.delete(entry);
-          resolve(outcome);
-        },
-      };
+      const entry = new Entry(resolve);
       this.entries.add(entry);
-      work(this.stop.signal).then(entry.settle, () => entry.settle(release));
+      work(input, this.stop.signal).then(
+        (outcome) => this.settle(entry, outcome),
+        () => this.settle(entry, release),
+      );
     });
+  }
+
+  private settle(entry: Entry, outcome: SettleOutcome): void {
+    if (entry.done) return;
+    entry.done = true;
+    this.entries.delete(entry);
+    entry.resolve(outcome);
   }
 
   /** Refuses new work now; releases what is still running after `deadlineMs`. */
@@ -51,6 +61,6 @@ export class InFlightDeliveries {
 
   private releaseAll(): void {
     this.stop.abort(new Error('consumer stopped before the handler finished'));
-    for (const entry of [...this.entries]) entry.settle(release);
+    for (const entry of [...this.entries]) this.settle(entry, release);
   }
 }

@@ -8,7 +8,8 @@ import { composeMiddleware, type Middleware } from '../middleware/middleware';
 export interface ResolvedHandler {
   readonly name: string;
   readonly contract: AnyEventContract;
-  run(event: EventEnvelope, context: HandlerContext): Promise<void>;
+  /** The handler through its middleware; without middleware, whatever the handler returns. */
+  run(event: EventEnvelope, context: HandlerContext): unknown;
 }
 
 /** Groups a subscription's handlers by event type, naming each one stably. */
@@ -50,7 +51,10 @@ export function resolveHandlers(
     names.add(name);
     const handle = (event: EventEnvelope, context: HandlerContext): unknown =>
       binding.handle(event as Parameters<typeof binding.handle>[0], context);
-    list.push({ name, contract, run: composeMiddleware(middleware, handle) });
+    // Without middleware the handler is called as it is: no wrapping async
+    // function, so a synchronous handler costs no promise per event.
+    const run = middleware.length === 0 ? handle : composeMiddleware(middleware, handle);
+    list.push({ name, contract, run });
     byType.set(contract.type, list);
   }
   return byType;

@@ -5,7 +5,7 @@ import type { ContextPublish } from '../handler/handler';
 import type { Logger } from '../logging/logger';
 import type { Middleware } from '../middleware/middleware';
 import { type RetryOptions, resolveRetryPolicy } from '../retry/retry-policy';
-import type { Transport, TransportConsumer } from '../transport/transport';
+import type { Delivery, Transport, TransportConsumer } from '../transport/transport';
 import type { SubscribeOptions } from './bus-options';
 import { type DeliveryHandlerOptions, handleDelivery } from './delivery-handler';
 import { InFlightDeliveries } from './in-flight';
@@ -87,6 +87,10 @@ export class Subscription {
     };
   }
 
+  /** Core's handling of one delivery, built once rather than per delivery. */
+  private readonly handleOne = (delivery: Delivery, signal: AbortSignal) =>
+    handleDelivery(delivery, signal, this.deliveryOptions);
+
   /** Deliveries being handled now. */
   get inFlight(): number {
     return this.inFlightDeliveries.size;
@@ -105,10 +109,7 @@ export class Subscription {
         types: [...this.deliveryOptions.handlersByType.keys()],
         concurrency: this.concurrency,
         startFrom: this.startFrom,
-        handle: (delivery) =>
-          this.inFlightDeliveries.run((signal) =>
-            handleDelivery(delivery, signal, this.deliveryOptions),
-          ),
+        handle: (delivery) => this.inFlightDeliveries.run(this.handleOne, delivery),
       })
       .then((consumer) => {
         this.consumer = consumer;

@@ -7,10 +7,13 @@ import { Fifo } from './fifo';
  * `concurrency` handlers at once without breaking per-key order.
  */
 export class KeyedQueue<T> {
-  private readonly queues = new Map<string, Fifo<T>>();
-  /** Keys with queued items and nothing in flight, in arrival order. */
-  private readonly ready = new Fifo<string>();
-  private readonly busy = new Set<string>();
+  /** Keys with an item in `ready` (QUEUED) or in flight (BUSY); free keys are absent. */
+  private readonly state = new Map<string, typeof QUEUED | typeof BUSY>();
+  /** Items behind their key's queued or in-flight one, per key. */
+  private readonly behind = new Map<string, Fifo<T>>();
+  /** The next item of each free key, in the order the keys became ready. */
+  private readonly ready = new Fifo<Taken<T>>();
+  private busy = 0;
   private queued = 0;
   private anonymous = 0;
 
@@ -21,55 +24,71 @@ export class KeyedQueue<T> {
 
   /** Keys with an item in flight. */
   get inFlight(): number {
-    return this.busy.size;
+    return this.busy;
   }
 
   push(key: string | undefined, item: T): void {
     const queueKey = key === undefined ? `\u0000${this.anonymous++}` : `k${key}`;
-    let queue = this.queues.get(queueKey);
+    this.queued++;
+    if (this.state.get(queueKey) === undefined) {
+      // The common case, a key with nothing queued or running: straight to ready,
+      // without a per-key queue.
+      this.state.set(queueKey, QUEUED);
+      this.ready.push({ key: queueKey, item });
+      return;
+    }
+    let queue = this.behind.get(queueKey);
     if (!queue) {
       queue = new Fifo();
-      this.queues.set(queueKey, queue);
+      this.behind.set(queueKey, queue);
     }
     queue.push(item);
-    this.queued++;
-    if (queue.length === 1 && !this.busy.has(queueKey)) this.ready.push(queueKey);
   }
 
   /** The next item whose key is free; its key is busy until `done` or `putBack`. */
   take(): { readonly key: string; readonly item: T } | undefined {
-    const key = this.ready.shift();
-    if (key === undefined) return undefined;
-    const queue = this.queues.get(key) as Fifo<T>;
-    const item = queue.shift() as T;
+    const taken = this.ready.shift();
+    if (taken === undefined) return undefined;
     this.queued--;
-    this.busy.add(key);
-    return { key, item };
+    this.state.set(taken.key, BUSY);
+    this.busy++;
+    return taken;
   }
 
   /** The item taken under `key` is finished; the key's next item becomes ready. */
   done(key: string): void {
-    if (!this.busy.delete(key)) return;
-    const queue = this.queues.get(key);
-    if (queue && queue.length > 0) this.ready.push(key);
-    else this.queues.delete(key);
+    if (this.state.get(key) !== BUSY) return;
+    this.busy--;
+    const queue = this.behind.get(key);
+    if (queue === undefined) {
+      this.state.delete(key);
+      return;
+    }
+    const item = queue.shift() as T;
+    if (queue.length === 0) this.behind.delete(key);
+    this.state.set(key, QUEUED);
+    this.ready.push({ key, item });
   }
 
   /** The item taken under `key` was not handled: it goes back first in line. */
   putBack(key: string, item: T): void {
-    let queue = this.queues.get(key);
-    if (!queue) {
-      queue = new Fifo();
-      this.queues.set(key, queue);
-    }
-    queue.unshift(item);
+    if (this.state.get(key) === BUSY) this.busy--;
+    this.state.set(key, QUEUED);
     this.queued++;
-    this.busy.delete(key);
-    this.ready.unshift(key);
+    this.ready.unshift({ key, item });
   }
 
   /** Every waiting item, for inspection. */
   *waiting(): IterableIterator<T> {
-    for (const queue of this.queues.values()) yield* queue;
+    for (const taken of this.ready) yield taken.item;
+    for (const queue of this.behind.values()) yield* queue;
   }
+}
+
+const QUEUED = 1;
+const BUSY = 2;
+
+interface Taken<T> {
+  readonly key: string;
+  readonly item: T;
 }
