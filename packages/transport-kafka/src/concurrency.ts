@@ -4,6 +4,15 @@ export class Semaphore {
 
   constructor(private free: number) {}
 
+  /** Takes a free slot now if there is one: the hot path, without a promise. */
+  tryAcquire(): boolean {
+    if (this.free > 0 && this.waiters.length === 0) {
+      this.free--;
+      return true;
+    }
+    return false;
+  }
+
   acquire(): Promise<void> {
     if (this.free > 0) {
       this.free--;

@@ -222,7 +222,6 @@ export class KafkaGroupConsumer implements TransportConsumer {
 
 export function recordSize(value: Uint8Array, headers: Record<string, string>): number {
   let size = value.byteLength + 64;
-  for (const [name, header] of Object.entries(headers))
-    size += name.length + Buffer.byteLength(header);
+  for (const name in headers) size += name.length + Buffer.byteLength(headers[name] as string);
   return size;
 }

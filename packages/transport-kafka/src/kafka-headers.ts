@@ -9,11 +9,13 @@ export const REDRIVEN_HEADER = 'edakit-redriven';
 export function readHeaders(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   if (!headers) return result;
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
     if (first === undefined) continue;
-    result[name] = typeof first === 'string' ? first : first.toString('utf8');
+    // Buffer#toString() without arguments is its direct UTF-8 path.
+    result[name] = typeof first === 'string' ? first : first.toString();
   }
   return result;
 }

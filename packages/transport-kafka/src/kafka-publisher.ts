@@ -10,6 +10,14 @@ import {
   type TopicMessages,
 } from 'kafkajs';
 
+/**
+ * The partition a record was first given, kept on its message across kafkajs's
+ * retries and our re-sends (see sendOnce). A property rather than a WeakMap
+ * entry: cheaper to set and read, and nothing extra for the GC to trace.
+ */
+const PARTITION = Symbol('edakit.partition');
+type PartitionedMessage = Message & { [PARTITION]?: number };
+
 /** How often a send re-sends records kafkajs reported done without writing them. */
 const MAX_UNSENT_RESENDS = 5;
 
@@ -38,8 +46,6 @@ export class KafkaPublisher {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** The partition each record was given, kept across kafkajs's retries (see sendOnce). */
-  private readonly partitions = new WeakMap<Message, number>();
   recreated = 0;
 
   constructor(
@@ -133,10 +139,18 @@ export class KafkaPublisher {
     // answered an earlier attempt, also for partitions that just moved to that
     // broker (kafkajs#1303). Records whose partition the broker did not confirm
     // were never sent: send them again.
-    const confirmed = new Set(written.map((meta) => `${meta.topicName}\u0000${meta.partition}`));
+    const confirmed = new Map<string, Set<number>>();
+    for (const meta of written) {
+      let partitions = confirmed.get(meta.topicName);
+      if (!partitions) {
+        partitions = new Set();
+        confirmed.set(meta.topicName, partitions);
+      }
+      partitions.add(meta.partition);
+    }
     const unsent = records.filter((record) => {
-      const partition = this.partitions.get(record.message);
-      return partition === undefined || !confirmed.has(`${record.topic}\u0000${partition}`);
+      const partition = (record.message as PartitionedMessage)[PARTITION];
+      return partition === undefined || !confirmed.get(record.topic)?.has(partition);
     });
     if (unsent.length === 0) return;
     if (resends >= MAX_UNSENT_RESENDS) {
@@ -177,10 +191,11 @@ export class KafkaPublisher {
   private readonly stickyPartitioner: ICustomPartitioner = () => {
     const partition = Partitioners.DefaultPartitioner();
     return (args) => {
-      const known = this.partitions.get(args.message);
+      const message = args.message as PartitionedMessage;
+      const known = message[PARTITION];
       if (known !== undefined) return known;
       const chosen = partition(args);
-      this.partitions.set(args.message, chosen);
+      message[PARTITION] = chosen;
       return chosen;
     };
   };

@@ -117,19 +117,29 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
     if (this.options.provisionTopics ?? true) {
       await this.ensureTopics([...new Set(messages.map((outgoing) => outgoing.channel))]);
     }
-    const records: OutgoingRecord[] = messages.map(({ channel, message }) => {
-      const value = Buffer.from(
-        message.body.buffer,
-        message.body.byteOffset,
-        message.body.byteLength,
-      );
-      const headers = { ...message.headers };
-      return {
-        topic: this.names.main(channel),
+    const records: OutgoingRecord[] = new Array(messages.length);
+    // A batch is usually one channel: its topic name is built once, not per record.
+    let lastChannel: string | undefined;
+    let topic = '';
+    for (let i = 0; i < messages.length; i++) {
+      const { channel, message } = messages[i] as OutgoingMessage;
+      if (channel !== lastChannel) {
+        lastChannel = channel;
+        topic = this.names.main(channel);
+      }
+      const body = message.body;
+      // Core encodes bodies as Buffers: only other Uint8Arrays need a Buffer view.
+      const value = Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      // kafkajs only reads the headers: core's object goes out as it is, uncopied.
+      const headers = message.headers as Record<string, string>;
+      records[i] = {
+        topic,
         message: { key: message.key ?? null, value, headers },
         size: recordSize(value, headers) + (message.key?.length ?? 0),
       };
-    });
+    }
     await this.publisher.send(records);
   }
 

@@ -36,27 +36,34 @@ export async function processBatch(
   batch: BatchControls,
   dependencies: BatchDependencies,
 ): Promise<void> {
-  const offsets = batch.messages.map((message) => message.offset);
-  const finished = new Set<string>();
+  const { messages } = batch;
+  const { semaphore } = dependencies;
+  // Per message index: 1 once settled. Offsets resolve up to the first unsettled one.
+  const finished = new Uint8Array(messages.length);
   let resolvedUpTo = 0;
   const resolveFinished = () => {
     const before = resolvedUpTo;
-    while (resolvedUpTo < offsets.length && finished.has(offsets[resolvedUpTo] as string))
-      resolvedUpTo++;
+    while (resolvedUpTo < messages.length && finished[resolvedUpTo] === 1) resolvedUpTo++;
     // Resolving the highest finished offset covers every one below it.
-    if (resolvedUpTo > before) batch.resolveOffset(offsets[resolvedUpTo - 1] as string);
+    if (resolvedUpTo > before) {
+      batch.resolveOffset((messages[resolvedUpTo - 1] as KafkaMessage).offset);
+    }
   };
   const keepGoing = () =>
     !released && !dependencies.stopping() && batch.isRunning() && !batch.isStale();
-  const queue = new KeyedQueue<KafkaMessage>();
-  const running = new Set<Promise<void>>();
+  const queue = new KeyedQueue<number>();
+  const keys: Array<string | undefined> = new Array(messages.length);
+  // Messages being handled, and who waits for one of them to finish (the drain).
+  let active = 0;
+  let wake: (() => void) | undefined;
   let released = false;
   let failure: unknown;
 
-  const run = async (key: string, message: KafkaMessage): Promise<void> => {
+  const run = async (queueKey: string, index: number): Promise<void> => {
+    const message = messages[index] as KafkaMessage;
     let delivery: Delivery = {
       message: {
-        key: message.key?.toString('utf8'),
+        key: keys[index],
         headers: readHeaders(message.headers),
         body: message.value ?? new Uint8Array(),
       },
@@ -80,7 +87,7 @@ export async function processBatch(
           continue;
         }
         if (outcome.type !== 'ack') await dependencies.settle(outcome, message, delivery);
-        finished.add(message.offset);
+        finished[index] = 1;
         resolveFinished();
         return;
       }
@@ -89,38 +96,71 @@ export async function processBatch(
       failure ??= error;
       released = true;
     } finally {
-      queue.done(key);
-      dependencies.semaphore.release();
+      queue.done(queueKey);
+      semaphore.release();
+      active--;
+      const waiting = wake;
+      wake = undefined;
+      waiting?.();
     }
   };
 
-  const start = async (): Promise<boolean> => {
-    const taken = queue.take();
-    if (!taken) return false;
-    await dependencies.semaphore.acquire();
+  const launch = (queueKey: string, index: number): boolean => {
     if (released) {
-      dependencies.semaphore.release();
+      semaphore.release();
       return false;
     }
-    const task = run(taken.key, taken.item);
-    running.add(task);
-    void task.finally(() => running.delete(task));
+    active++;
+    void run(queueKey, index);
     return true;
   };
 
-  for (const message of batch.messages) {
+  /**
+   * Starts every ready message a slot is free for. Synchronous while slots are
+   * free (no promise, no microtask per message); a promise when it must wait.
+   */
+  const startReady = (): Promise<void> | undefined => {
+    while (!released) {
+      const taken = queue.take();
+      if (!taken) return undefined;
+      if (!semaphore.tryAcquire()) {
+        return semaphore.acquire().then(() => {
+          if (launch(taken.key, taken.item)) return startReady();
+        });
+      }
+      if (!launch(taken.key, taken.item)) return undefined;
+    }
+    return undefined;
+  };
+
+  for (let index = 0; index < messages.length; index++) {
     if (!keepGoing()) break;
-    const dueAt = Number(message.headers?.[RETRY_DUE_AT_HEADER]?.toString() ?? 0);
-    if (dueAt > Date.now() && !(await sleepWhile(dueAt - Date.now(), keepGoing))) break;
-    queue.push(message.key?.toString('utf8'), message);
-    while (await start());
+    const message = messages[index] as KafkaMessage;
+    const due = message.headers?.[RETRY_DUE_AT_HEADER];
+    if (due !== undefined) {
+      const dueAt = Number(due.toString());
+      if (dueAt > Date.now() && !(await sleepWhile(dueAt - Date.now(), keepGoing))) break;
+    }
+    const key = message.key?.toString();
+    keys[index] = key;
+    queue.push(key, index);
+    const waiting = startReady();
+    if (waiting) await waiting;
   }
   // Drain: keys blocked behind running messages become ready as those finish.
   for (;;) {
-    if (!released) while (await start());
-    if (running.size === 0) break;
-    // Tasks never reject; each removes itself from `running` before this wakes.
-    await Promise.race(running);
+    const waiting = startReady();
+    if (waiting) await waiting;
+    if (active === 0) {
+      // Nothing runs, so nothing is blocked: done, unless a message finished
+      // and readied its key's next one while we waited above.
+      if (released || queue.size === 0) break;
+      continue;
+    }
+    // Messages never reject; each counts itself out before waking this loop.
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   }
   if (failure !== undefined) throw failure;
 }
