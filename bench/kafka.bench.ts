@@ -1,26 +1,54 @@
 /**
  * edakit on Kafka vs raw kafkajs, in the same run on the same broker:
  * 100k events of ~1 KB. Publish (batched, idempotent, acks=all) and
- * consume+handle throughput, with the client's CPU time per event, and the
- * edakit/raw ratios.
+ * consume+handle throughput, with the client's CPU time per event, and
+ * edakit's ratios against every raw baseline:
+ *
+ * - publish raw kafkajs: the records edakit writes, pre-encoded before the clock starts;
+ * - publish raw + JSON: JSON.stringify per order, one type header, no envelope, no validation;
+ * - publish raw + CE + zod: what edakit does per event, by hand: the same CloudEvents
+ *   headers (randomUUID id, toISOString time), zod safeParse, JSON.stringify;
+ * - consume raw kafkajs: JSON.parse of the value, nothing else;
+ * - consume raw + zod: header Buffers to strings, JSON.parse, zod safeParse;
+ * - consume raw + CE + zod: the same plus the required CloudEvents attributes
+ *   checked and an event object handed to a handler (what edakit does per event).
  *
  * Run: `npm run bench:kafka` (builds, starts the broker with scripts/services).
- * Env: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2; best round reported).
+ * Env: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2; the round with the
+ * lowest CPU/event is reported), BENCH_ONLY (comma-separated row-name prefixes, e.g.
+ * `publish edakit,consume+handle`; the topics the consume rows read are still filled).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createBus, on } from '@edakit/core';
 import { KafkaTransport } from '@edakit/transport-kafka';
 import { Kafka, logLevel, type Message } from 'kafkajs';
-import { BestRounds, measure, Order, order, type Row } from './bench-kit';
+import {
+  BestRounds,
+  ceDecoder,
+  ceHeaderBuilder,
+  encodeValidated,
+  formatLoad,
+  headerStrings,
+  loadAverage,
+  measure,
+  Order,
+  type OrderData,
+  order,
+  type RawCeEvent,
+  type Row,
+  selectedRows,
+  writeResults,
+} from './bench-kit';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const BROKERS = (process.env.EDAKIT_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const CHUNK = 500; // events per publish call, for both clients
+const CHUNK = 500; // events per publish call, for every client
 const PARTITIONS = 3;
+const SOURCE = '/bench';
+
+const PUBLISH_BASELINES = ['publish raw kafkajs', 'publish raw + JSON', 'publish raw + CE + zod'];
+const CONSUME_BASELINES = ['consume raw kafkajs', 'consume raw + zod', 'consume raw + CE + zod'];
 
 const kafka = new Kafka({ clientId: 'bench-raw', brokers: BROKERS, logLevel: logLevel.NOTHING });
 
@@ -34,36 +62,27 @@ async function createTopic(topic: string): Promise<void> {
   await admin.disconnect();
 }
 
-/** Raw kafkajs: the same records edakit writes (ce_* headers, JSON value), pre-encoded. */
-async function rawPublish(topic: string, messages: Message[]): Promise<void> {
+/** The raw producer loop every raw publish row shares: `records(offset)` gives each chunk. */
+async function rawPublish(
+  topic: string,
+  count: number,
+  records: (offset: number, end: number) => Message[],
+): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  for (let offset = 0; offset < messages.length; offset += CHUNK) {
-    await producer.send({ topic, acks: -1, messages: messages.slice(offset, offset + CHUNK) });
-  }
-  await producer.disconnect();
-}
-
-/**
- * Raw kafkajs as a careful user writes it: JSON-encode each order, key it, set
- * its type header, send in batches. No envelope, no validation.
- */
-async function rawPublishEncoding(topic: string, data: ReturnType<typeof order>[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  for (let offset = 0; offset < data.length; offset += CHUNK) {
-    const messages = data.slice(offset, offset + CHUNK).map((item) => ({
-      key: item.orderId,
-      value: JSON.stringify(item),
-      headers: { type: 'benchorder.placed' },
-    }));
+  for (let offset = 0; offset < count; offset += CHUNK) {
+    const messages = records(offset, Math.min(offset + CHUNK, count));
     await producer.send({ topic, acks: -1, messages });
   }
   await producer.disconnect();
 }
 
-/** Raw kafkajs as a careful user writes it: headers to strings, JSON.parse, zod safeParse. */
-async function rawConsumeValidating(topic: string, count: number): Promise<void> {
+/** The raw consumer loop every raw consume row shares: `handle` is its per-event work. */
+async function rawConsume(
+  topic: string,
+  count: number,
+  handle: (message: { value: Buffer | null; headers?: Record<string, unknown> }) => void,
+): Promise<void> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -72,29 +91,7 @@ async function rawConsumeValidating(topic: string, count: number): Promise<void>
     void consumer.run({
       partitionsConsumedConcurrently: PARTITIONS,
       eachMessage: async ({ message }) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(message.headers ?? {}))
-          headers[name] = String(value);
-        const parsed = Order.schema.safeParse(JSON.parse(message.value?.toString() ?? 'null'));
-        if (!parsed.success || headers.ce_type === undefined) throw new Error('bad event');
-        if (++seen === count) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-}
-
-/** Raw kafkajs consumer: parse each value as JSON and count (the least a handler does). */
-async function rawConsume(topic: string, count: number): Promise<void> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let seen = 0;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      partitionsConsumedConcurrently: PARTITIONS,
-      eachMessage: async ({ message }) => {
-        JSON.parse(message.value?.toString() ?? 'null');
+        handle(message);
         if (++seen === count) resolve();
       },
     });
@@ -110,8 +107,8 @@ function transport(prefix: string) {
   });
 }
 
-async function edakitPublish(prefix: string, data: ReturnType<typeof order>[]): Promise<void> {
-  const bus = createBus({ transport: transport(prefix), source: '/bench' });
+async function edakitPublish(prefix: string, data: OrderData[]): Promise<void> {
+  const bus = createBus({ transport: transport(prefix), source: SOURCE });
   for (let offset = 0; offset < data.length; offset += CHUNK) {
     await bus.publishBatch(
       data.slice(offset, offset + CHUNK).map((item) => bus.prepare(Order, item)),
@@ -121,7 +118,7 @@ async function edakitPublish(prefix: string, data: ReturnType<typeof order>[]): 
 }
 
 async function edakitConsume(prefix: string, count: number): Promise<void> {
-  const bus = createBus({ transport: transport(prefix), source: '/bench' });
+  const bus = createBus({ transport: transport(prefix), source: SOURCE });
   let seen = 0;
   const done = new Promise<void>((resolve) => {
     bus.subscribe({
@@ -142,8 +139,8 @@ async function edakitConsume(prefix: string, count: number): Promise<void> {
 
 async function main(): Promise<void> {
   const data = Array.from({ length: EVENTS }, (_, i) => order(i));
-  // Raw records are encoded before timing: the raw client gets its bytes for free.
-  const encoder = createBus({ transport: transport('unused.'), source: '/bench' });
+  // Pre-encoded records: the raw client gets edakit's bytes for free.
+  const encoder = createBus({ transport: transport('unused.'), source: SOURCE });
   const rawMessages: Message[] = data.map((item) => {
     const { message } = encoder.prepare(Order, item).outgoing;
     return {
@@ -152,48 +149,102 @@ async function main(): Promise<void> {
       headers: { ...message.headers },
     };
   });
+  const ceHeaders = ceHeaderBuilder({ prefix: 'ce_', contentType: 'content-type' }, SOURCE);
+  const decodeCe = ceDecoder('ce_');
+  // The hand-built records must carry exactly the headers edakit writes.
+  const edakitNames = Object.keys(rawMessages[0]?.headers ?? {}).join(',');
+  const handNames = Object.keys(ceHeaders('k')).join(',');
+  if (edakitNames !== handNames) {
+    throw new Error(`raw + CE headers differ from edakit's: ${handNames} vs ${edakitNames}`);
+  }
+  const loadBefore = loadAverage();
   console.log(
-    `kafka bench: ${EVENTS} events of ${rawMessages[0]?.value?.length ?? 0} B body, ${PARTITIONS} partitions, ${ROUNDS} round(s), brokers ${BROKERS.join(',')}`,
+    `kafka bench: ${EVENTS} events of ${rawMessages[0]?.value?.length ?? 0} B body + ${
+      Object.keys(rawMessages[0]?.headers ?? {}).length
+    } headers, ${PARTITIONS} partitions, ${ROUNDS} round(s), brokers ${BROKERS.join(',')}, load ${formatLoad(loadBefore)}`,
   );
+  const selected = selectedRows();
   const rounds = new BestRounds();
   const keep = (row: Row) => rounds.keep(row);
+  // A row that is not selected still runs when a selected consume row reads its topic.
+  const timed = async (scenario: string, work: () => Promise<void>, needed = false) => {
+    if (selected(scenario)) keep(await measure(scenario, EVENTS, work));
+    else if (needed) await work();
+  };
+  let handled: RawCeEvent | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const rawTopic = `bench-raw-${randomUUID()}`;
+    const jsonTopic = `bench-raw-json-${randomUUID()}`;
+    const ceTopic = `bench-raw-ce-${randomUUID()}`;
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
-    await createTopic(rawTopic);
-    await createTopic(`${prefix}${Order.channel}`);
-    const encodingTopic = `bench-raw-json-${randomUUID()}`;
-    await createTopic(encodingTopic);
-    keep(await measure('publish raw kafkajs', EVENTS, () => rawPublish(rawTopic, rawMessages)));
-    keep(
-      await measure('publish raw + JSON', EVENTS, () => rawPublishEncoding(encodingTopic, data)),
+    for (const topic of [rawTopic, jsonTopic, ceTopic, `${prefix}${Order.channel}`]) {
+      await createTopic(topic);
+    }
+    const consumesRaw = ['consume raw kafkajs', 'consume raw + zod'].some(selected);
+    await timed(
+      'publish raw kafkajs',
+      () => rawPublish(rawTopic, EVENTS, (offset, end) => rawMessages.slice(offset, end)),
+      consumesRaw,
     );
-    keep(await measure('publish edakit', EVENTS, () => edakitPublish(prefix, data)));
-    keep(await measure('consume raw kafkajs', EVENTS, () => rawConsume(rawTopic, EVENTS)));
-    keep(await measure('consume raw + zod', EVENTS, () => rawConsumeValidating(rawTopic, EVENTS)));
-    keep(await measure('consume+handle edakit', EVENTS, () => edakitConsume(prefix, EVENTS)));
+    await timed('publish raw + JSON', () =>
+      rawPublish(jsonTopic, EVENTS, (offset, end) =>
+        data.slice(offset, end).map((item) => ({
+          key: item.orderId,
+          value: JSON.stringify(item),
+          headers: { type: Order.type },
+        })),
+      ),
+    );
+    await timed(
+      'publish raw + CE + zod',
+      () =>
+        rawPublish(ceTopic, EVENTS, (offset, end) =>
+          data.slice(offset, end).map((item) => ({
+            key: item.orderId,
+            value: encodeValidated(item),
+            headers: ceHeaders(item.orderId),
+          })),
+        ),
+      selected('consume raw + CE + zod'),
+    );
+    await timed(
+      'publish edakit',
+      () => edakitPublish(prefix, data),
+      selected('consume+handle edakit'),
+    );
+    await timed('consume raw kafkajs', () =>
+      rawConsume(rawTopic, EVENTS, (message) => {
+        JSON.parse(message.value?.toString() ?? 'null');
+      }),
+    );
+    await timed('consume raw + zod', () =>
+      rawConsume(rawTopic, EVENTS, (message) => {
+        const headers = headerStrings(message.headers);
+        const parsed = Order.schema.safeParse(JSON.parse(message.value?.toString() ?? 'null'));
+        if (!parsed.success || headers.ce_type === undefined) throw new Error('bad event');
+      }),
+    );
+    await timed('consume raw + CE + zod', () =>
+      rawConsume(ceTopic, EVENTS, (message) => {
+        // The "handler": keeps the last event, like edakit's counts them.
+        handled = decodeCe(headerStrings(message.headers), message.value ?? Buffer.alloc(0));
+      }),
+    );
+    await timed('consume+handle edakit', () => edakitConsume(prefix, EVENTS));
   }
+  if (handled !== undefined && handled.type !== Order.type) throw new Error('lost the handler');
+  const loadAfter = loadAverage();
   const rows = rounds.table();
-  const ratio = (edakit: string, raw: string) => rounds.ratio(edakit, raw);
-  const publish = ratio('publish edakit', 'publish raw kafkajs');
-  const consume = ratio('consume+handle edakit', 'consume raw kafkajs');
-  const publishFair = ratio('publish edakit', 'publish raw + JSON');
-  const consumeFair = ratio('consume+handle edakit', 'consume raw + zod');
-  const line = (name: string, r: { throughput: number; cpu: number }) =>
-    console.log(
-      `${name.padEnd(44)} ${r.throughput.toFixed(2)}x throughput, ${r.cpu.toFixed(2)}x CPU per event`,
-    );
-  console.log('');
-  line('publish: edakit / raw (pre-encoded bytes)', publish);
-  line('publish: edakit / raw + JSON.stringify', publishFair);
-  line('consume: edakit / raw (JSON.parse only)', consume);
-  line('consume: edakit / raw + JSON.parse + zod', consumeFair);
-  const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    path.join(folder, `kafka-${new Date().toISOString().slice(0, 10)}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, rows, ratios: { publish, consume, publishFair, consumeFair } }, null, 2)}\n`,
-  );
+  console.log(`\nload before ${formatLoad(loadBefore)}, after ${formatLoad(loadAfter)}\n`);
+  const publish = rounds.ratios('publish edakit', PUBLISH_BASELINES);
+  const consume = rounds.ratios('consume+handle edakit', CONSUME_BASELINES);
+  writeResults('kafka', {
+    events: EVENTS,
+    rounds: ROUNDS,
+    load: { before: loadBefore, after: loadAfter },
+    rows,
+    ratios: { publish, consume },
+  });
 }
 
 main().catch((error: unknown) => {

@@ -3,20 +3,41 @@
  * 100k events of ~1 KB to a quorum queue. Publish (confirm channel,
  * persistent, pipelined in chunks of 500, at most 1000 unconfirmed) and
  * consume+handle (manual ack, same prefetch) throughput, with the client's CPU
- * time per event, and the edakit/raw ratios.
+ * time per event, and edakit's ratios against every raw baseline:
+ *
+ * - publish raw amqplib: the messages edakit writes, pre-encoded before the clock starts;
+ * - publish raw + CE + zod: what edakit does per event, by hand: the same cloudEvents_
+ *   headers and properties (randomUUID id, toISOString time), zod safeParse, JSON.stringify;
+ * - consume raw amqplib: JSON.parse of the body and an ack;
+ * - consume raw + CE + zod: header values as strings, the required CloudEvents
+ *   attributes checked, JSON.parse, zod safeParse, an event object to a handler, an ack.
  *
  * Run: `npm run build && scripts/services/up rabbitmq && node --import tsx bench/rabbitmq.bench.ts`.
- * Env: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2; best round reported),
- * EDAKIT_RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672).
+ * Env: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2; the round with the lowest
+ * CPU/event is reported), BENCH_ONLY (comma-separated row-name prefixes; the queues the
+ * consume rows read are still filled), EDAKIT_RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createBus, type OutgoingMessage, on } from '@edakit/core';
 import { RabbitMqTransport } from '@edakit/transport-rabbitmq';
-import { type ConfirmChannel, connect, type Options } from 'amqplib';
-import { BestRounds, measure, Order, order, type Row } from './bench-kit';
+import { type ConfirmChannel, type ConsumeMessage, connect, type Options } from 'amqplib';
+import {
+  BestRounds,
+  ceDecoder,
+  ceHeaderBuilder,
+  encodeValidated,
+  formatLoad,
+  headerStrings,
+  loadAverage,
+  measure,
+  Order,
+  type OrderData,
+  order,
+  type RawCeEvent,
+  type Row,
+  selectedRows,
+  writeResults,
+} from './bench-kit';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
@@ -24,6 +45,10 @@ const URL = process.env.EDAKIT_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:567
 const CHUNK = 500; // events per publish call, for both clients
 const MAX_IN_FLIGHT = 1_000; // unconfirmed messages, for both clients
 const CONCURRENCY = 64; // edakit's handler concurrency = its prefetch = raw prefetch
+const SOURCE = '/bench';
+
+const PUBLISH_BASELINES = ['publish raw amqplib', 'publish raw + CE + zod'];
+const CONSUME_BASELINES = ['consume raw amqplib', 'consume raw + CE + zod'];
 
 interface RawMessage {
   readonly routingKey: string;
@@ -44,18 +69,22 @@ async function rawTopology(exchange: string, queue: string): Promise<void> {
 }
 
 /**
- * Raw amqplib publisher: the same messages edakit writes (cloudEvents_ headers,
- * properties, JSON body), pre-encoded; one confirm channel, a callback per
- * message, chunks awaited like publishBatch, `drain` honoured.
+ * Raw amqplib publisher, shared by the raw publish rows: `messages(offset, end)`
+ * gives each chunk; one confirm channel, a callback per message, chunks
+ * awaited like publishBatch, `drain` honoured.
  */
-async function rawPublish(exchange: string, messages: RawMessage[]): Promise<void> {
+async function rawPublish(
+  exchange: string,
+  count: number,
+  messages: (offset: number, end: number) => RawMessage[],
+): Promise<void> {
   const connection = await connect(URL);
   const channel: ConfirmChannel = await connection.createConfirmChannel();
   let inFlight = 0;
   let wake: (() => void) | undefined;
   let draining: Promise<void> | undefined;
-  for (let offset = 0; offset < messages.length; offset += CHUNK) {
-    const chunk = messages.slice(offset, offset + CHUNK);
+  for (let offset = 0; offset < count; offset += CHUNK) {
+    const chunk = messages(offset, Math.min(offset + CHUNK, count));
     const confirms: Promise<void>[] = [];
     for (const message of chunk) {
       while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
@@ -92,8 +121,12 @@ async function rawPublish(exchange: string, messages: RawMessage[]): Promise<voi
   await connection.close();
 }
 
-/** Raw amqplib consumer: parse each body as JSON and ack it (the least a handler does). */
-async function rawConsume(queue: string, count: number): Promise<void> {
+/** Raw amqplib consumer, shared by the raw consume rows: `handle` is its per-event work, then an ack. */
+async function rawConsume(
+  queue: string,
+  count: number,
+  handle: (message: ConsumeMessage) => void,
+): Promise<void> {
   const connection = await connect(URL);
   const channel = await connection.createChannel();
   await channel.prefetch(CONCURRENCY);
@@ -101,7 +134,7 @@ async function rawConsume(queue: string, count: number): Promise<void> {
   await new Promise<void>((resolve) => {
     void channel.consume(queue, (message) => {
       if (!message) return;
-      JSON.parse(message.content.toString());
+      handle(message);
       channel.ack(message);
       if (++seen === count) resolve();
     });
@@ -113,8 +146,8 @@ function transport(exchange: string): RabbitMqTransport {
   return new RabbitMqTransport({ url: URL, exchange, maxInFlight: MAX_IN_FLIGHT });
 }
 
-async function edakitPublish(exchange: string, data: ReturnType<typeof order>[]): Promise<void> {
-  const bus = createBus({ transport: transport(exchange), source: '/bench' });
+async function edakitPublish(exchange: string, data: OrderData[]): Promise<void> {
+  const bus = createBus({ transport: transport(exchange), source: SOURCE });
   for (let offset = 0; offset < data.length; offset += CHUNK) {
     await bus.publishBatch(
       data.slice(offset, offset + CHUNK).map((item) => bus.prepare(Order, item)),
@@ -138,7 +171,7 @@ async function transportPublish(exchange: string, messages: OutgoingMessage[]): 
 }
 
 async function edakitConsume(exchange: string, group: string, count: number): Promise<void> {
-  const bus = createBus({ transport: transport(exchange), source: '/bench' });
+  const bus = createBus({ transport: transport(exchange), source: SOURCE });
   let seen = 0;
   const done = new Promise<void>((resolve) => {
     bus.subscribe({
@@ -158,7 +191,7 @@ async function edakitConsume(exchange: string, group: string, count: number): Pr
 
 /** The group's queues exist before anything is published to them. */
 async function edakitTopology(exchange: string, group: string): Promise<void> {
-  const bus = createBus({ transport: transport(exchange), source: '/bench' });
+  const bus = createBus({ transport: transport(exchange), source: SOURCE });
   bus.subscribe({ group, handlers: [on(Order, () => undefined)] });
   await bus.start();
   await bus.stop();
@@ -174,8 +207,8 @@ async function cleanUp(exchanges: string[], queues: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const data = Array.from({ length: EVENTS }, (_, i) => order(i));
-  // Raw messages are encoded before timing: the raw client gets its bytes for free.
-  const encoder = createBus({ transport: transport('unused'), source: '/bench' });
+  // Pre-encoded messages: the raw client gets edakit's bytes for free.
+  const encoder = createBus({ transport: transport('unused'), source: SOURCE });
   const prepared = data.map((item) => encoder.prepare(Order, item));
   const outgoing = prepared.map((event) => event.outgoing);
   const rawMessages: RawMessage[] = prepared.map(({ envelope, outgoing }) => {
@@ -193,36 +226,86 @@ async function main(): Promise<void> {
       },
     };
   });
+  // The AMQP binding: cloudEvents_ headers, content type as the contentType property.
+  const ceHeaders = ceHeaderBuilder({ prefix: 'cloudEvents_' }, SOURCE);
+  const decodeCe = ceDecoder('cloudEvents_');
+  const ceMessage = (item: OrderData): RawMessage => {
+    const headers = ceHeaders(item.orderId);
+    return {
+      routingKey: Order.type,
+      content: encodeValidated(item),
+      properties: {
+        persistent: true,
+        messageId: headers.cloudEvents_id,
+        type: Order.type,
+        contentType: 'application/json',
+        timestamp: Math.floor(Date.now() / 1000),
+        headers,
+      },
+    };
+  };
+  // The hand-built messages must carry exactly the headers edakit writes.
+  const edakitNames = Object.keys(rawMessages[0]?.properties.headers ?? {}).join(',');
+  const handNames = Object.keys(ceHeaders('k')).join(',');
+  if (edakitNames !== handNames) {
+    throw new Error(`raw + CE headers differ from edakit's: ${handNames} vs ${edakitNames}`);
+  }
+  const loadBefore = loadAverage();
   console.log(
-    `rabbitmq bench: ${EVENTS} events of ${rawMessages[0]?.content.length ?? 0} B body, quorum queues, prefetch/concurrency ${CONCURRENCY}, ${ROUNDS} round(s)`,
+    `rabbitmq bench: ${EVENTS} events of ${rawMessages[0]?.content.length ?? 0} B body, quorum queues, prefetch/concurrency ${CONCURRENCY}, ${ROUNDS} round(s), load ${formatLoad(loadBefore)}`,
   );
+  const selected = selectedRows();
   const rounds = new BestRounds();
   const keep = (row: Row) => rounds.keep(row);
+  // A row that is not selected still runs when a selected consume row reads its queue.
+  const timed = async (scenario: string, work: () => Promise<void>, needed = false) => {
+    if (selected(scenario)) keep(await measure(scenario, EVENTS, work));
+    else if (needed) await work();
+  };
+  let handled: RawCeEvent | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const id = randomUUID().slice(0, 8);
     const rawExchange = `bench-raw-${id}`;
     const rawQueue = `bench-raw-${id}`;
+    const ceExchange = `bench-raw-ce-${id}`;
+    const ceQueue = `bench-raw-ce-${id}`;
     const exchange = `bench-edakit-${id}`;
     const group = `bench-edakit-${id}`;
     await rawTopology(rawExchange, rawQueue);
+    await rawTopology(ceExchange, ceQueue);
     await edakitTopology(exchange, group);
     await edakitTopology(`${exchange}.alone`, `${group}.alone`);
     try {
-      keep(
-        await measure('publish raw amqplib', EVENTS, () => rawPublish(rawExchange, rawMessages)),
+      await timed(
+        'publish raw amqplib',
+        () => rawPublish(rawExchange, EVENTS, (offset, end) => rawMessages.slice(offset, end)),
+        selected('consume raw amqplib'),
       );
-      keep(await measure('publish edakit', EVENTS, () => edakitPublish(exchange, data)));
-      keep(
-        await measure('publish transport only', EVENTS, () =>
-          transportPublish(`${exchange}.alone`, outgoing),
-        ),
+      await timed(
+        'publish raw + CE + zod',
+        () =>
+          rawPublish(ceExchange, EVENTS, (offset, end) => data.slice(offset, end).map(ceMessage)),
+        selected('consume raw + CE + zod'),
       );
-      keep(await measure('consume raw amqplib', EVENTS, () => rawConsume(rawQueue, EVENTS)));
-      keep(
-        await measure('consume+handle edakit', EVENTS, () =>
-          edakitConsume(exchange, group, EVENTS),
-        ),
+      await timed(
+        'publish edakit',
+        () => edakitPublish(exchange, data),
+        selected('consume+handle edakit'),
       );
+      await timed('publish transport only', () => transportPublish(`${exchange}.alone`, outgoing));
+      await timed('consume raw amqplib', () =>
+        rawConsume(rawQueue, EVENTS, (message) => {
+          JSON.parse(message.content.toString());
+        }),
+      );
+      await timed('consume raw + CE + zod', () =>
+        rawConsume(ceQueue, EVENTS, (message) => {
+          const headers = headerStrings(message.properties.headers);
+          // The "handler": keeps the last event, like edakit's counts them.
+          handled = decodeCe(headers, message.content);
+        }),
+      );
+      await timed('consume+handle edakit', () => edakitConsume(exchange, group, EVENTS));
     } finally {
       const queuesOf = (name: string) => [
         name,
@@ -232,6 +315,7 @@ async function main(): Promise<void> {
       await cleanUp(
         [
           rawExchange,
+          ceExchange,
           exchange,
           `${exchange}.unroutable`,
           `${exchange}.alone`,
@@ -239,6 +323,7 @@ async function main(): Promise<void> {
         ],
         [
           rawQueue,
+          ceQueue,
           ...queuesOf(group),
           ...queuesOf(`${group}.alone`),
           `${exchange}.unroutable`,
@@ -247,26 +332,21 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (handled !== undefined && handled.type !== Order.type) throw new Error('lost the handler');
+  const loadAfter = loadAverage();
   const rows = rounds.table();
-  const ratio = (edakit: string, raw: string) => rounds.ratio(edakit, raw);
-  const publish = ratio('publish edakit', 'publish raw amqplib');
-  const transportOnly = ratio('publish transport only', 'publish raw amqplib');
-  const consume = ratio('consume+handle edakit', 'consume raw amqplib');
-  console.log(
-    `\nedakit / raw: publish ${publish.throughput.toFixed(2)}x throughput, ${publish.cpu.toFixed(2)}x CPU per event`,
-  );
-  console.log(
-    `transport / raw: publish ${transportOnly.throughput.toFixed(2)}x throughput, ${transportOnly.cpu.toFixed(2)}x CPU per event (pre-encoded events, as an outbox relay publishes)`,
-  );
-  console.log(
-    `edakit / raw: consume ${consume.throughput.toFixed(2)}x throughput, ${consume.cpu.toFixed(2)}x CPU per event`,
-  );
-  const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    path.join(folder, `rabbitmq-${new Date().toISOString().slice(0, 10)}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, rows, ratios: { publish, transportOnly, consume } }, null, 2)}\n`,
-  );
+  console.log(`\nload before ${formatLoad(loadBefore)}, after ${formatLoad(loadAfter)}\n`);
+  const publish = rounds.ratios('publish edakit', PUBLISH_BASELINES);
+  const transportOnly = rounds.ratios('publish transport only', ['publish raw amqplib']);
+  console.log('  (transport only: pre-encoded events, as an outbox relay publishes)');
+  const consume = rounds.ratios('consume+handle edakit', CONSUME_BASELINES);
+  writeResults('rabbitmq', {
+    events: EVENTS,
+    rounds: ROUNDS,
+    load: { before: loadBefore, after: loadAfter },
+    rows,
+    ratios: { publish, transportOnly, consume },
+  });
 }
 
 main().catch((error: unknown) => {
