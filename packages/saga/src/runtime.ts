@@ -60,6 +60,8 @@ export interface SagaRuntime {
 }
 
 const MAX_ATTEMPTS = 25;
+/** Timers claimed and fired at once. */
+const TIMEOUT_BATCH = 500;
 
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { bus, store } = options;
@@ -215,7 +217,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   };
 
   const fireDueTimeouts = async (): Promise<number> => {
-    const due = await store.claimDueTimeouts(clock.now(), 500, leaseMs);
+    const due = await store.claimDueTimeouts(clock.now(), TIMEOUT_BATCH, leaseMs);
     // Each timer on its own: one that fails waits for its lease to run out
     // and fires again, without holding up the others.
     const results = await Promise.allSettled(due.map((t) => fireOne(t.saga, t.id, t.token)));
@@ -231,9 +233,19 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     return due.length;
   };
 
+  /** A full batch means more may be due: keep going instead of waiting for the next tick. */
+  const fireUntilCaughtUp = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const fired = await fireDueTimeouts();
+      total += fired;
+      if (fired < TIMEOUT_BATCH) return total;
+    }
+  };
+
   const poll = () => {
     if (firing) return;
-    firing = fireDueTimeouts()
+    firing = fireUntilCaughtUp()
       .catch((error: unknown) => {
         logger.error({ error: messageOf(error) }, 'saga timeout poll failed');
         return 0;
