@@ -41,6 +41,11 @@ export interface SagaRuntimeOptions {
   readonly timeoutLeaseMs?: number;
   /** Consumer group per saga; default `saga.<name>`. */
   readonly group?: (saga: string) => string;
+  /**
+   * Where a brand-new saga group starts reading (default: core's, `latest`).
+   * `earliest` also starts sagas for start events already in the log.
+   */
+  readonly startFrom?: 'latest' | 'earliest';
   /** Concurrency of each saga's subscription (default 16; one saga id at a time regardless). */
   readonly concurrency?: number;
   /** Options of the relay that publishes commands (store, transport and wake-up are set). */
@@ -216,30 +221,51 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     );
   };
 
-  const fireDueTimeouts = async (): Promise<number> => {
+  /** Claims due timers (at most TIMEOUT_BATCH); `fired` resolves when they were handled. */
+  const claimAndFire = async (): Promise<{ claimed: number; fired: Promise<void> }> => {
     const due = await store.claimDueTimeouts(clock.now(), TIMEOUT_BATCH, leaseMs);
     // Each timer on its own: one that fails waits for its lease to run out
     // and fires again, without holding up the others.
-    const results = await Promise.allSettled(due.map((t) => fireOne(t.saga, t.id, t.token)));
-    results.forEach((result, index) => {
-      if (result.status === 'rejected') {
-        const t = due[index];
-        logger.error(
-          { saga: t?.saga, sagaId: t?.id, error: messageOf(result.reason) },
-          'saga timeout failed; it fires again after its lease',
-        );
-      }
-    });
-    return due.length;
+    const fired = Promise.allSettled(due.map((t) => fireOne(t.saga, t.id, t.token))).then(
+      (results) => {
+        results.forEach((result, index) => {
+          if (result.status === 'rejected') {
+            const t = due[index];
+            logger.error(
+              { saga: t?.saga, sagaId: t?.id, error: messageOf(result.reason) },
+              'saga timeout failed; it fires again after its lease',
+            );
+          }
+        });
+      },
+    );
+    return { claimed: due.length, fired };
   };
 
-  /** A full batch means more may be due: keep going instead of waiting for the next tick. */
+  const fireDueTimeouts = async (): Promise<number> => {
+    const { claimed, fired } = await claimAndFire();
+    await fired;
+    return claimed;
+  };
+
+  /**
+   * A full batch means more may be due: keep going instead of waiting for the
+   * next tick, claiming the next batch while the last one fires (at most two
+   * batches in flight), so the store works on one while the other is decided.
+   */
   const fireUntilCaughtUp = async (): Promise<number> => {
     let total = 0;
-    for (;;) {
-      const fired = await fireDueTimeouts();
-      total += fired;
-      if (fired < TIMEOUT_BATCH) return total;
+    let previous: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const { claimed, fired } = await claimAndFire();
+        total += claimed;
+        await previous;
+        previous = fired;
+        if (claimed < TIMEOUT_BATCH) return total;
+      }
+    } finally {
+      await previous;
     }
   };
 
@@ -267,6 +293,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           bus.subscribe({
             group: groupOf(name),
             concurrency: options.concurrency ?? 16,
+            ...(options.startFrom === undefined ? {} : { startFrom: options.startFrom }),
             handlers: [...contracts.values()].map((contract) =>
               on(contract, (event, context) => handleEvent(name, event, context), {
                 name: `${name}/${contract.type}`,

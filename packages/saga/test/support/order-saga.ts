@@ -85,45 +85,50 @@ export const OrderCancelled = event(
   z.object({ orderId, reason: z.string() }),
 );
 
-export const OrderSaga = defineSaga({
-  name: 'order',
-  startedBy: OrderCreated,
-  correlate: (created) => created.data.orderId,
-  initial: (created) => ({
-    orderId: created.data.orderId,
-    items: created.data.items,
-    total: created.data.total,
-    paymentId: undefined as string | undefined,
-  }),
-  stepTimeoutMs: 5_000,
-})
-  .step('reserve-inventory', {
-    command: send(ReserveInventory, (order) => ({ orderId: order.orderId, items: order.items })),
-    success: reply(InventoryReserved),
-    failure: reply(InventoryReservationFailed),
-    compensation: send(ReleaseInventory, (order) => ({ orderId: order.orderId })),
-  })
-  .step('charge-payment', {
-    command: send(ChargePayment, (order) => ({ orderId: order.orderId, amount: order.total })),
-    success: reply(PaymentCharged, {
-      update: (order, charged) => ({ ...order, paymentId: charged.data.paymentId }),
+/** The order saga; a test that must see no timeout passes longer ones. */
+export function orderSaga(timeouts: { stepTimeoutMs?: number; shippingTimeoutMs?: number } = {}) {
+  return defineSaga({
+    name: 'order',
+    startedBy: OrderCreated,
+    correlate: (created) => created.data.orderId,
+    initial: (created) => ({
+      orderId: created.data.orderId,
+      items: created.data.items,
+      total: created.data.total,
+      paymentId: undefined as string | undefined,
     }),
-    failure: reply(PaymentFailed),
-    compensation: send(RefundPayment, (order) => ({
-      orderId: order.orderId,
-      paymentId: order.paymentId ?? 'none',
-    })),
+    stepTimeoutMs: timeouts.stepTimeoutMs ?? 5_000,
   })
-  .step('create-shipment', {
-    command: send(CreateShipment, (order) => ({ orderId: order.orderId })),
-    success: reply(ShipmentCreated),
-    compensation: send(CancelShipment, (order) => ({ orderId: order.orderId })),
-    timeoutMs: 2_000,
-  })
-  .onCompleted(send(OrderConfirmed, (order) => ({ orderId: order.orderId })))
-  .onCompensated(
-    send(OrderCancelled, (order) => ({ orderId: order.orderId, reason: 'saga compensated' })),
-  );
+    .step('reserve-inventory', {
+      command: send(ReserveInventory, (order) => ({ orderId: order.orderId, items: order.items })),
+      success: reply(InventoryReserved),
+      failure: reply(InventoryReservationFailed),
+      compensation: send(ReleaseInventory, (order) => ({ orderId: order.orderId })),
+    })
+    .step('charge-payment', {
+      command: send(ChargePayment, (order) => ({ orderId: order.orderId, amount: order.total })),
+      success: reply(PaymentCharged, {
+        update: (order, charged) => ({ ...order, paymentId: charged.data.paymentId }),
+      }),
+      failure: reply(PaymentFailed),
+      compensation: send(RefundPayment, (order) => ({
+        orderId: order.orderId,
+        paymentId: order.paymentId ?? 'none',
+      })),
+    })
+    .step('create-shipment', {
+      command: send(CreateShipment, (order) => ({ orderId: order.orderId })),
+      success: reply(ShipmentCreated),
+      compensation: send(CancelShipment, (order) => ({ orderId: order.orderId })),
+      timeoutMs: timeouts.shippingTimeoutMs ?? 2_000,
+    })
+    .onCompleted(send(OrderConfirmed, (order) => ({ orderId: order.orderId })))
+    .onCompensated(
+      send(OrderCancelled, (order) => ({ orderId: order.orderId, reason: 'saga compensated' })),
+    );
+}
+
+export const OrderSaga = orderSaga();
 
 /** What the fake participants saw and how they should behave next. */
 export interface Participants {
