@@ -29,12 +29,14 @@ export {
   createPostgresOutbox,
   type PostgresOutbox,
   type PostgresOutboxOptions,
+  preparedInsertSql,
 } from './postgres/postgres-outbox';
 export {
   type PooledClient,
   type PoolLike,
   PostgresOutboxStore,
 } from './postgres/postgres-outbox-store';
+export type { PreparedInsertOptions, PreparedInsertSql } from './postgres/prepared-insert';
 export type { ClaimOutcome, Publisher } from './relay/publish-claim';
 export {
   createRelay,

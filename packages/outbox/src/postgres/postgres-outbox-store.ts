@@ -79,17 +79,31 @@ export class PostgresOutboxStore implements OutboxStore {
         [limit, token, leaseMs],
       );
       if (claimed.rows.length === 0) return undefined;
+      // An equal share of the limit per leased key, each from its oldest
+      // unpublished row: every key the claim holds gets rows to publish.
+      const keys = claimed.rows.map((row) => row.key);
+      const share = Math.max(1, Math.floor(limit / keys.length));
       const rows = await client.query<RowShape>(
-        `SELECT ${COLUMNS} FROM ${outbox}
-         WHERE key = ANY($1::text[]) AND published_at IS NULL
-         ORDER BY key, sequence
-         LIMIT $2`,
-        [claimed.rows.map((row) => row.key), limit],
+        `SELECT r.* FROM unnest($1::text[]) AS k(key)
+         CROSS JOIN LATERAL (
+           SELECT ${COLUMNS} FROM ${outbox} o
+           WHERE o.key = k.key AND o.published_at IS NULL
+           ORDER BY o.sequence
+           LIMIT $2
+         ) r
+         ORDER BY r.key, r.sequence`,
+        [keys, share],
       );
-      if (rows.rows.length === 0) {
-        await client.query(`DELETE FROM ${leases} WHERE token = $1`, [token]);
-        return undefined;
+      // A key whose rows were all published meanwhile must not stay held.
+      const held = new Set(rows.rows.map((row) => row.key));
+      const idle = keys.filter((key) => !held.has(key));
+      if (idle.length > 0) {
+        await client.query(`DELETE FROM ${leases} WHERE token = $1 AND key = ANY($2::text[])`, [
+          token,
+          idle,
+        ]);
       }
+      if (rows.rows.length === 0) return undefined;
       return { token, records: rows.rows.map(toRecord) };
     });
   }

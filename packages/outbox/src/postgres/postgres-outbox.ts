@@ -12,6 +12,11 @@ import { CommitSignal } from '../commit-signal';
 import { migrate, type Queryable } from './migration';
 import { type OutboxTables, outboxTables } from './outbox-tables';
 import { type PoolLike, PostgresOutboxStore } from './postgres-outbox-store';
+import {
+  buildPreparedInsert,
+  type PreparedInsertOptions,
+  type PreparedInsertSql,
+} from './prepared-insert';
 
 export interface PostgresOutboxOptions {
   readonly pool: PoolLike;
@@ -49,7 +54,8 @@ export interface PostgresOutbox {
   ): Promise<EventEnvelope<EventData<C>, C['type']>>;
   /**
    * Inserts events already prepared with `bus.prepare` (in order), through
-   * `client`. For libraries that build on the outbox, such as sagas.
+   * `client`. For libraries that build on the outbox, such as sagas; see also
+   * `preparedInsertSql`, which puts the same inserts into the caller's statement.
    */
   addPrepared(client: Queryable, events: readonly PreparedEvent[]): Promise<void>;
   /**
@@ -57,6 +63,40 @@ export interface PostgresOutbox {
    * on a throw) and wakes this process's relays once it committed.
    */
   transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T>;
+}
+
+/** How each outbox made by `createPostgresOutbox` inserts prepared events into a statement. */
+const builders = new WeakMap<
+  PostgresOutbox,
+  (
+    events: readonly PreparedEvent[],
+    options?: PreparedInsertOptions,
+  ) => PreparedInsertSql | undefined
+>();
+
+/**
+ * The inserts `outbox.addPrepared(client, events)` would run, as CTEs of the
+ * caller's own statement (`WITH yours AS (...), <ctes> SELECT ...`): one
+ * statement commits the caller's row and the events together without BEGIN
+ * ... COMMIT, and `options.when` can make the events depend on that row
+ * having been written (a compare-and-set). Undefined when `addPrepared` must
+ * do it: no events, an event with its own sequence, or an object that
+ * `createPostgresOutbox` did not return (a wrapper may have replaced
+ * `addPrepared`, so only it knows how events are written).
+ *
+ * @example
+ * const parts = preparedInsertSql(outbox, events, { firstParameter: 3, when: 'EXISTS (SELECT 1 FROM w)' });
+ * if (parts) await pool.query(
+ *   `WITH w AS (UPDATE t SET v = $2 WHERE id = $1 RETURNING 1), ${parts.ctes} SELECT 1 FROM w`,
+ *   [id, v, ...parts.values],
+ * );
+ */
+export function preparedInsertSql(
+  outbox: PostgresOutbox,
+  events: readonly PreparedEvent[],
+  options?: PreparedInsertOptions,
+): PreparedInsertSql | undefined {
+  return builders.get(outbox)?.(events, options);
 }
 
 export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOutbox {
@@ -150,7 +190,20 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     FROM v JOIN s USING (key) JOIN counts c USING (key)
     RETURNING sequence${notify}`;
 
+  const statementOf = (
+    events: readonly PreparedEvent[],
+    statementOptions?: PreparedInsertOptions,
+  ) => buildPreparedInsert(tables, notify, events, statementOptions);
+
   const addPrepared: PostgresOutbox['addPrepared'] = async (client, events) => {
+    // Without own sequences: every event in one statement.
+    const parts = statementOf(events);
+    if (parts !== undefined) {
+      await client.query(`WITH ${parts.ctes} SELECT ${parts.inserted} AS inserted`, [
+        ...parts.values,
+      ]);
+      return;
+    }
     const numbered = events.filter(
       (event) => event.outgoing.message.key !== undefined && event.envelope.sequence === undefined,
     );
@@ -200,7 +253,7 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     return result;
   };
 
-  return {
+  const outbox: PostgresOutbox = {
     store,
     tables,
     commits,
@@ -210,4 +263,6 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
     add,
     transaction,
   };
+  builders.set(outbox, statementOf);
+  return outbox;
 }

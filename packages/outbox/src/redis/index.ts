@@ -4,6 +4,8 @@ export {
   readMaxmemoryPolicy,
 } from './eviction-policy';
 export { DEFAULT_OUTBOX_PREFIX } from './outbox-keys';
+/** The outbox's append step as Lua, for stores that write entries inside their own scripts (sagas). */
+export { APPEND_LUA } from './outbox-write-script';
 export { assertFailFastClient, failFastRedisOptions } from './redis-client';
 export {
   DEFAULT_IDEMPOTENCY_PREFIX,
@@ -11,6 +13,4 @@ export {
   type RedisIdempotencyStoreOptions,
 } from './redis-idempotency-store';
 export { RedisOutbox, type RedisOutboxOptions } from './redis-outbox';
-/** The outbox's append step as Lua, for stores that write entries inside their own scripts (sagas). */
-export { APPEND_LUA } from './outbox-write-script';
 export { RedisOutboxStore, type RedisOutboxStoreOptions } from './redis-outbox-store';

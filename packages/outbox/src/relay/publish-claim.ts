@@ -1,7 +1,11 @@
 import { messageOf, type OutgoingMessage, type Transport } from '@edakit/core';
 import type { OutboxRecord } from '../outbox-record';
 
-export type Publisher = Pick<Transport, 'publish'>;
+/**
+ * What the relay needs of a transport: `publish`, and `health` when it has
+ * one, to tell a broker outage from a poison row when a lone key fails.
+ */
+export type Publisher = Pick<Transport, 'publish'> & Partial<Pick<Transport, 'health'>>;
 
 /** What publishing one claim achieved. */
 export interface ClaimOutcome {
@@ -59,8 +63,11 @@ async function isolate(
       return { published: [], failed: [], outage: failed[0]?.error ?? batchError };
     }
   }
-  // A lone failing key cannot tell a poison row from an outage: the row is
-  // blamed, and its back-off keeps an outage from burning attempts quickly.
+  // A lone failing key cannot tell a poison row from an outage by itself: ask
+  // the transport. Not up means the broker is the problem, not the row.
+  if (published.length === 0 && failed.length === 1 && !(await transportIsUp(transport))) {
+    return { published: [], failed: [], outage: failed[0]?.error ?? batchError };
+  }
   return { published, failed, outage: undefined };
 }
 
@@ -109,4 +116,15 @@ function shuffled<T>(items: T[]): T[] {
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
   return items;
+}
+
+async function transportIsUp(transport: Publisher): Promise<boolean> {
+  // Without a health report, blame the row: its back-off keeps an outage
+  // from burning its attempts quickly.
+  if (transport.health === undefined) return true;
+  try {
+    return (await transport.health()).status === 'up';
+  } catch {
+    return false;
+  }
 }
