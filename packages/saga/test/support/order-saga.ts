@@ -140,11 +140,15 @@ export interface Participants {
 }
 
 /** Inventory, payment and shipping services that answer the saga's commands. */
-export function subscribeParticipants(bus: Bus): Participants {
+export function subscribeParticipants(
+  bus: Bus,
+  startFrom: 'latest' | 'earliest' = 'latest',
+): Participants {
   const state: Participants = { received: [], failPayment: new Set(), silentShipping: new Set() };
   const note = (type: string, id: string) => state.received.push(`${type} ${id}`);
   bus.subscribe({
     group: 'inventory',
+    startFrom,
     handlers: [
       on(ReserveInventory, async (command, ctx) => {
         note(command.type, command.data.orderId);
@@ -155,6 +159,7 @@ export function subscribeParticipants(bus: Bus): Participants {
   });
   bus.subscribe({
     group: 'payment',
+    startFrom,
     handlers: [
       on(ChargePayment, async (command, ctx) => {
         note(command.type, command.data.orderId);
@@ -177,6 +182,7 @@ export function subscribeParticipants(bus: Bus): Participants {
   });
   bus.subscribe({
     group: 'shipping',
+    startFrom,
     handlers: [
       on(CreateShipment, async (command, ctx) => {
         note(command.type, command.data.orderId);
