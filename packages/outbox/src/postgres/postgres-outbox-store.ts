@@ -52,6 +52,8 @@ export class PostgresOutboxStore implements OutboxStore {
   constructor(
     private readonly pool: PoolLike,
     private readonly tables: OutboxTables,
+    /** Keep published rows (marked `published_at`) for `prune`; else delete them when settled. */
+    private readonly keepPublished = false,
   ) {}
 
   async claim({ limit, leaseMs }: ClaimOptions): Promise<OutboxClaim | undefined> {
@@ -123,8 +125,12 @@ export class PostgresOutboxStore implements OutboxStore {
       let marked = 0;
       if (published.length > 0) {
         const result = await client.query(
-          `UPDATE ${outbox} SET published_at = now(), retry_at = NULL
-           WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
+          // Deleting is the cheap default: no index entries to add, a table that
+          // stays small. Kept rows are an audit trail until the relay prunes them.
+          this.keepPublished
+            ? `UPDATE ${outbox} SET published_at = now(), retry_at = NULL
+               WHERE id = ANY($1::uuid[]) AND published_at IS NULL`
+            : `DELETE FROM ${outbox} WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
           [published.map((record) => record.id)],
         );
         marked = result.rowCount ?? 0;

@@ -25,6 +25,13 @@ export interface PostgresOutboxOptions {
   /** Base table name, optionally schema-qualified; default `edakit_outbox`. */
   readonly table?: string;
   /**
+   * Keep published rows (with `published_at`) as an audit trail until the
+   * relay's retention (`retentionMs`, default 1 h) prunes them in batches.
+   * Default false: a row is deleted when its publish is settled, which keeps
+   * the table small and the relay fast.
+   */
+  readonly keepPublished?: boolean;
+  /**
    * Also `NOTIFY` on the outbox channel from each writing transaction, for
    * relays in other processes (`listen` on the relay). Off by default: NOTIFY
    * serialises committing writers on a global lock.
@@ -101,7 +108,7 @@ export function preparedInsertSql(
 
 export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOutbox {
   const tables = outboxTables(options.table);
-  const store = new PostgresOutboxStore(options.pool, tables);
+  const store = new PostgresOutboxStore(options.pool, tables, options.keepPublished === true);
   const commits = new CommitSignal();
   const notify = options.notify === true ? `, pg_notify('${tables.channel}', '')` : '';
   // One statement per event: the sequence upsert locks the key's counter row

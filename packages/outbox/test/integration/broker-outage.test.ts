@@ -64,10 +64,10 @@ it('holds no transaction open while RabbitMQ is unreachable for 10 s, and publis
   cleanups.push(() => tap.close());
 
   const bus = createBus({ transport, source: '/it/outbox-outage' });
-  const outbox = createPostgresOutbox({ pool, bus, table });
+  const outbox = createPostgresOutbox({ pool, bus, table, keepPublished: true });
   await outbox.migrate();
   const relay = createRelay({
-    store: createPostgresOutbox({ pool: relayPool, bus, table }).store,
+    store: createPostgresOutbox({ pool: relayPool, bus, table, keepPublished: true }).store,
     transport,
     batchSize: 100,
     pollIntervalMs: 200,
@@ -255,10 +255,10 @@ it('does not use up the attempts of a row, alone in its claims, on a broker outa
   const tap = await QueueTap.open(vhost.url, exchange, `${ns}.tap`);
   cleanups.push(() => tap.close());
   const bus = createBus({ transport, source: '/it/outbox-lone-key' });
-  const outbox = createPostgresOutbox({ pool, bus, table });
+  const outbox = createPostgresOutbox({ pool, bus, table, keepPublished: true });
   await outbox.migrate();
   const relay = createRelay({
-    store: createPostgresOutbox({ pool: relayPool, bus, table }).store,
+    store: createPostgresOutbox({ pool: relayPool, bus, table, keepPublished: true }).store,
     transport,
     pollIntervalMs: 100,
     retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 100 },

@@ -52,11 +52,11 @@ async function start(): Promise<Setup> {
   const transport = rabbitTransport(vhost.url, { exchange });
   await transport.connect();
   const bus = createBus({ transport, source: '/it/outbox-out-of-order' });
-  const outbox = createPostgresOutbox({ pool, bus, table });
+  const outbox = createPostgresOutbox({ pool, bus, table, keepPublished: true });
   await outbox.migrate();
   const tap = await QueueTap.open(vhost.url, exchange, `${ns}.tap`);
   const relay = createRelay({
-    store: createPostgresOutbox({ pool: relayPool, bus, table }).store,
+    store: createPostgresOutbox({ pool: relayPool, bus, table, keepPublished: true }).store,
     transport,
     pollIntervalMs: 200,
     wakeOn: [outbox.commits],

@@ -115,7 +115,7 @@ it('publishes every one of 10k rows after a relay process is SIGKILLed three tim
   const writerTransport = kafkaTransport(topicPrefix);
   transports.push(writerTransport);
   const bus = createBus({ transport: writerTransport, source: '/it/outbox-sigkill' });
-  const outbox = createPostgresOutbox({ pool, bus, table });
+  const outbox = createPostgresOutbox({ pool, bus, table, keepPublished: true });
   await outbox.migrate();
   await writerTransport.ensureTopics([OrderPlaced.channel]);
 
@@ -183,7 +183,7 @@ it('publishes every one of 10k rows after a relay process is SIGKILLed three tim
   await finalTransport.connect();
   const finalStarted = Date.now();
   relay = createRelay({
-    store: createPostgresOutbox({ pool: finalPool, bus, table }).store,
+    store: createPostgresOutbox({ pool: finalPool, bus, table, keepPublished: true }).store,
     transport: finalTransport,
     batchSize: BATCH,
     leaseMs: LEASE_MS,

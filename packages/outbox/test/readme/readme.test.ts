@@ -5,7 +5,9 @@ import { checkAndRun, typescriptBlocks } from '../../../../test-support/readme-e
 import { DATABASE_URL, uniqueTable } from '../support/postgres';
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const [outboxExample = '', inboxExample = '', redisExample = ''] = typescriptBlocks(join(packageDir, 'README.md'));
+const [outboxExample = '', inboxExample = '', redisExample = ''] = typescriptBlocks(
+  join(packageDir, 'README.md'),
+);
 
 describe('README examples', () => {
   it('the outbox example type-checks and prints "shipping o-1" and empty stats against real PostgreSQL', () => {

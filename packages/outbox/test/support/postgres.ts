@@ -53,13 +53,19 @@ export interface OutboxFixture {
 
 /** A migrated outbox on a fresh table; events are prepared by a bus over an in-memory transport. */
 export async function outboxFixture(
-  options: { notify?: boolean; table?: string } = {},
+  options: { notify?: boolean; table?: string; keepPublished?: boolean } = {},
 ): Promise<OutboxFixture> {
   const pool = createPool();
   const table = options.table ?? uniqueTable();
   const transport = new InMemoryTransport();
   const bus = createBus({ transport, source: '/outbox-test' });
-  const outbox = createPostgresOutbox({ pool, bus, table, notify: options.notify ?? false });
+  const outbox = createPostgresOutbox({
+    pool,
+    bus,
+    table,
+    notify: options.notify ?? false,
+    keepPublished: options.keepPublished ?? false,
+  });
   await outbox.migrate();
   return {
     pool,
