@@ -2,7 +2,7 @@
  * The PostgreSQL outbox relay, draining to Kafka and to RabbitMQ:
  *
  * 1. drain: N events of ~1 KB (bench-kit's Order) are committed to a fresh
- *    outbox table first, then ONE relay (batchSize 500, default concurrency)
+ *    outbox table first, then ONE relay (batchSize 1,000 (BENCH_BATCH), default concurrency)
  *    publishes them all; events/s and the client's CPU µs per event
  *    (process.cpuUsage of this process: relay, pg driver, broker client).
  * 2. latency: a writer commits one event per transaction at a steady rate
@@ -46,7 +46,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const PG_URL = process.env.EDAKIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/edakit_test';
 const BROKERS = (process.env.EDAKIT_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const AMQP_URL = process.env.EDAKIT_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const BATCH = 500;
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const WRITERS = 8;
 const LATENCY_WRITERS = 16;
 const SOURCE = '/bench/outbox';

@@ -13,7 +13,7 @@ export interface RelayOptions {
   readonly store: OutboxStore;
   /** The transport the bus publishes with (its batched `publish`). */
   readonly transport: Publisher;
-  /** Most rows per claim and per publish call (default 500). */
+  /** Most rows per claim and per publish call (default 1,000). */
   readonly batchSize?: number;
   /** Poll interval when idle: the safety net under every wake-up (default 500 ms). */
   readonly pollIntervalMs?: number;
@@ -60,7 +60,7 @@ export interface Relay {
 }
 
 export function createRelay(options: RelayOptions): Relay {
-  const batchSize = positive('batchSize', options.batchSize ?? 500);
+  const batchSize = positive('batchSize', options.batchSize ?? 1000);
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 500);
   const leaseMs = positive('leaseMs', options.leaseMs ?? 30_000);
   const concurrency = positive('concurrency', options.concurrency ?? 2);
