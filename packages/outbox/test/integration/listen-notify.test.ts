@@ -94,6 +94,10 @@ it('wakes a relay that polls once a minute on NOTIFY, and again after its LISTEN
   await sleep(500); // the relay's first look found nothing: it now sleeps for a minute
 
   const first = await commitAndTime(outbox, 'before-kill', 2_000);
+  // The row reaches the queue before the relay settles it; after a batch the
+  // relay looks once more before it sleeps. Let it fall asleep, or that look
+  // would find the next row without any wake-up.
+  await sleep(300);
 
   // Kill the LISTEN session; a row committed once it is gone notifies no one,
   // and is found by the wake-up the listener gives once it listens again.
