@@ -13,7 +13,8 @@ import {
 import type { Queryable } from './migration';
 import { outboxTables } from './outbox-tables';
 import type { PostgresOutbox } from './postgres-outbox';
-import type { PooledClient, PoolLike } from './postgres-outbox-store';
+import type { PoolLike } from './postgres-outbox-store';
+import { inTransaction } from './transaction';
 
 /** What an inbox handler gets on top of core's context. */
 export interface InboxContext extends HandlerContext {
@@ -83,20 +84,6 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   const table = outboxTables(options.table ?? 'edakit_inbox').outbox;
   const { pool, outbox } = options;
 
-  const inTransaction = async (work: (client: PooledClient) => Promise<void>): Promise<void> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query('COMMIT');
-      client.release();
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : true);
-      throw error;
-    }
-  };
-
   const on = <C extends AnyEventContract>(
     contract: C,
     handler: InboxHandler<C>,
@@ -106,7 +93,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     name: bindingOptions.name,
     async handle(event, context) {
       let emitted = false;
-      await inTransaction(async (client) => {
+      await inTransaction(pool, async (client) => {
         // Handler names default to `<group>/<type>`; a custom name gets its group prefixed.
         const consumer = context.handler.startsWith(`${context.group}/`)
           ? context.handler

@@ -10,6 +10,7 @@ import type {
 } from '../outbox-store';
 import type { Queryable } from './migration';
 import type { OutboxTables } from './outbox-tables';
+import { inTransaction } from './transaction';
 
 /** A pool that lends clients for short transactions (pg's `Pool`). */
 export interface PoolLike extends Queryable {
@@ -224,20 +225,8 @@ export class PostgresOutboxStore implements OutboxStore {
     return result.rowCount ?? 0;
   }
 
-  private async transaction<T>(work: (client: PooledClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A client whose rollback failed may be broken: destroy it rather than pool it.
-      client.release(error instanceof Error ? error : true);
-      throw error;
-    }
+  private transaction<T>(work: (client: PooledClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type PreparedInsertOptions,
   type PreparedInsertSql,
 } from './prepared-insert';
+import { inTransaction } from './transaction';
 
 export interface PostgresOutboxOptions {
   readonly pool: PoolLike;
@@ -244,18 +245,7 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
   };
 
   const transaction: PostgresOutbox['transaction'] = async (work) => {
-    const client = await options.pool.connect();
-    let result: Awaited<ReturnType<typeof work>>;
-    try {
-      await client.query('BEGIN');
-      result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : true);
-      throw error;
-    }
+    const result = await inTransaction(options.pool, work);
     commits.emit();
     return result;
   };

@@ -14,3 +14,5 @@ export {
 } from './redis-idempotency-store';
 export { RedisOutbox, type RedisOutboxOptions } from './redis-outbox';
 export { RedisOutboxStore, type RedisOutboxStoreOptions } from './redis-outbox-store';
+/** Runs a Lua script by sha, sending it whole on NOSCRIPT: for stores built on these scripts. */
+export { RedisScript, type ScriptArgument } from './redis-script';

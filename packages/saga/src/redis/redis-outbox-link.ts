@@ -11,4 +11,6 @@ export {
   failFastRedisOptions,
   RedisOutboxStore,
   type RedisOutboxStoreOptions,
+  RedisScript,
+  type ScriptArgument,
 } from '@edakit/outbox/redis';

@@ -1,30 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { APPEND_LUA } from './redis-outbox-link';
+import { APPEND_LUA, RedisScript, type ScriptArgument } from './redis-outbox-link';
 
-export type ScriptArgument = string | number | Buffer;
-
-/** A Lua script run by sha, sent in full when the server does not know it (NOSCRIPT). */
-export class SagaScript {
-  readonly sha: string;
-
-  constructor(readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  async run(
-    client: Redis,
-    keys: readonly string[],
-    args: readonly ScriptArgument[],
-  ): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      return client.eval(this.lua, keys.length, ...keys, ...args);
-    }
-  }
-}
+export type { ScriptArgument };
 
 const NOW_MS = `
 local time = redis.call('TIME')
@@ -52,7 +28,7 @@ export const APPEND_ARGS = 7;
  * ('' for none), 9 timer token, 10 tombstone TTL ms, 11 number of events, then
  * APPEND_ARGS per event. Replies 'ok', 'exists' or 'conflict'.
  */
-export const writeScript = new SagaScript(`
+export const writeScript = new RedisScript(`
 local function append(KEYS, ARGV)
 ${APPEND_LUA}
 end
@@ -119,7 +95,7 @@ return 'ok'
  *
  * KEYS: 1 timers, 2 timer tokens. Replies { member, token, member, token ... }.
  */
-export const claimScript = new SagaScript(`
+export const claimScript = new RedisScript(`
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
   local token = redis.call('HGET', KEYS[2], member)
@@ -140,7 +116,7 @@ return out
  * KEYS: the status indexes to read, in order. ARGV: 1 instance key prefix of
  * the saga, 2 limit. Replies the instances' JSON.
  */
-export const findScript = new SagaScript(`
+export const findScript = new RedisScript(`
 ${NOW_MS}
 local limit = tonumber(ARGV[2])
 local out = {}
