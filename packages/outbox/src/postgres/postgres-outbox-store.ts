@@ -61,9 +61,11 @@ export class PostgresOutboxStore implements OutboxStore {
     const { outbox, leases } = this.tables;
     const token = randomUUID();
     return this.transaction(async (client) => {
-      // The oldest pending rows whose key nobody holds name the candidate keys;
+      // The oldest pending rows whose key nobody holds name the candidate keys.
+      // SKIP LOCKED passes over rows another relay is claiming this instant;
       // ON CONFLICT ... WHERE takes over only expired leases, and a relay that
-      // loses the race waits on the row lock and then sees the fresh lease.
+      // still meets another on one key waits on that lease row, then sees the
+      // fresh lease and leaves the key alone.
       const claimed = await client.query<{ key: string }>(
         `WITH candidates AS (
            SELECT DISTINCT key FROM (
@@ -72,6 +74,7 @@ export class PostgresOutboxStore implements OutboxStore {
                AND NOT EXISTS (SELECT 1 FROM ${leases} l WHERE l.key = o.key AND l.until > now())
              ORDER BY o.id
              LIMIT $1
+             FOR UPDATE OF o SKIP LOCKED
            ) oldest
          )
          INSERT INTO ${leases} (key, token, until)

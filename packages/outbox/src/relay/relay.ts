@@ -107,6 +107,24 @@ export function createRelay(options: RelayOptions): Relay {
       pausers.add(done);
     });
 
+  /**
+   * The outage back-off, cut short once the transport reports itself up again
+   * (checked every 250 ms when it has `health`), so a long back-off does not
+   * outlast the outage.
+   */
+  const outagePause = async (ms: number): Promise<void> => {
+    const until = Date.now() + ms;
+    if (transport.health === undefined) return pause(ms);
+    while (running && Date.now() < until) {
+      await pause(Math.min(250, until - Date.now()));
+      const up = await transport.health().then(
+        (health) => health.status === 'up',
+        () => false,
+      );
+      if (up) return;
+    }
+  };
+
   /** Waits `ms` unless woken (since `seen`) or stopped first. */
   const idle = (ms: number, seen = wakes): Promise<void> =>
     new Promise((resolve) => {
@@ -196,7 +214,7 @@ export function createRelay(options: RelayOptions): Relay {
         { error: outcome.outage, retryInMs: outageDelay },
         'outbox relay cannot publish: broker unavailable',
       );
-      await pause(outageDelay);
+      await outagePause(outageDelay);
     } else {
       outageDelay = 0;
     }

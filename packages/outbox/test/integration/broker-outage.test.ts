@@ -278,7 +278,11 @@ it('does not use up the attempts of a row, alone in its claims, on a broker outa
   const lone = await add('lone');
   await sleep(8_000);
   proxy.restore();
-  await waitFor(() => tap.counts().has(lone.id), { timeoutMs: 10_000 }).catch(() => undefined);
+  // The transport reconnects with its own back-off (up to 10 s between tries).
+  // Settled, not only on the queue: the message arrives before the relay settles its row.
+  await waitFor(() => tap.counts().has(lone.id) && relay.metrics().published === 2, {
+    timeoutMs: 20_000,
+  }).catch(() => undefined);
 
   const row = await pool.query<{
     attempts: number;
