@@ -1,24 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
-import { failFastRedisOptions } from '../../src/redis/redis-outbox-link';
+// The same fail-fast client the outbox's Redis tests use.
+import { connectRedis, REDIS_HOST, REDIS_PORT } from '../../../outbox/test/support/redis';
 import { RedisSagaStore, type RedisSagaStoreOptions } from '../../src/redis/redis-saga-store';
 import type { StoreBackend } from './durable-store-cases';
 
-export const REDIS_HOST = process.env.REDIS_HOST ?? '127.0.0.1';
-export const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379);
-
-/** A connected client created the way the store requires (fails fast). */
-export async function connectRedis(): Promise<Redis> {
-  const client = new Redis({
-    host: REDIS_HOST,
-    port: REDIS_PORT,
-    lazyConnect: true,
-    ...failFastRedisOptions,
-  });
-  await client.connect();
-  return client;
-}
+export { connectRedis, REDIS_HOST, REDIS_PORT };
 
 /** A prefix no other test or run uses, with its own hash tag. */
 export const uniquePrefix = (name: string): string =>
