@@ -72,7 +72,12 @@ it('keeps publishing through the loss of one of three brokers, losing no acknowl
   const kafka = rawKafka(clusterBrokers);
   const admin = await rawAdmin(kafka);
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic, `${topic}.dlq`] });
+    // Another broker than the one that created the topics may not know them for
+    // a moment (its metadata cache lags): ask again until it does.
+    const { topics } = await waitFor(
+      () => admin.fetchTopicMetadata({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     for (const { partitions } of topics) {
       expect(partitions).toHaveLength(3);
       for (const partition of partitions) expect(partition.replicas.sort()).toEqual([1, 2, 3]);
