@@ -5,7 +5,7 @@ export {
 } from './eviction-policy';
 export { DEFAULT_OUTBOX_PREFIX } from './outbox-keys';
 /** The outbox's append step as Lua, for stores that write entries inside their own scripts (sagas). */
-export { APPEND_LUA } from './outbox-write-script';
+export { APPEND_LUA, appendArguments } from './outbox-write-script';
 export { assertFailFastClient, failFastRedisOptions } from './redis-client';
 export {
   DEFAULT_IDEMPOTENCY_PREFIX,

@@ -1,7 +1,7 @@
 import { InvalidOptionsError, type PreparedEvent } from '@edakit/core';
 import type { ChainableCommander } from 'ioredis';
 import { DEFAULT_OUTBOX_PREFIX, type OutboxKeys, outboxKeys } from './outbox-keys';
-import { APPEND_LUA } from './outbox-write-script';
+import { APPEND_LUA, appendArguments } from './outbox-write-script';
 import { assertNoClientKeyPrefix } from './redis-client';
 
 export interface RedisOutboxOptions {
@@ -44,28 +44,7 @@ export class RedisOutbox {
   add(multi: ChainableCommander, ...events: readonly PreparedEvent[]): ChainableCommander {
     assertTransaction(multi);
     for (const event of events) {
-      const { envelope, outgoing } = event;
-      if (typeof outgoing?.channel !== 'string' || outgoing.channel === '') {
-        throw new InvalidOptionsError('An outbox event needs a channel', {
-          eventId: envelope?.id,
-          eventType: outgoing?.type,
-        });
-      }
-      const { key, headers, body } = outgoing.message;
-      const keyed = typeof key === 'string' && key !== '';
-      multi.eval(
-        APPEND_LUA,
-        2,
-        this.keys.log,
-        this.keys.sequences,
-        keyed ? key : envelope.id,
-        envelope.id,
-        outgoing.channel,
-        outgoing.type,
-        JSON.stringify(headers),
-        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-        keyed ? '1' : '0',
-      );
+      multi.eval(APPEND_LUA, 2, this.keys.log, this.keys.sequences, ...appendArguments(event));
     }
     return multi;
   }

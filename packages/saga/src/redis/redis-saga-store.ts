@@ -5,6 +5,7 @@ import type { SagaInstance, SagaStatus } from '../engine/saga-instance';
 import type { DueTimeout, SagaQuery, SagaStore } from '../store/saga-store';
 import { instanceFromJson, instanceToJson } from './instance-json';
 import {
+  appendArguments,
   assertFailFastClient,
   assertNoEviction,
   type EvictionPolicyReader,
@@ -17,13 +18,7 @@ import {
   splitTimerMember,
   timerMember,
 } from './redis-saga-keys';
-import {
-  APPEND_ARGS,
-  claimScript,
-  findScript,
-  type ScriptArgument,
-  writeScript,
-} from './redis-saga-scripts';
+import { claimScript, findScript, type ScriptArgument, writeScript } from './redis-saga-scripts';
 
 export interface RedisSagaStoreOptions {
   /**
@@ -182,7 +177,7 @@ export class RedisSagaStore implements SagaStore {
       this.tombstoneTtlMs,
       sends.length,
     ];
-    for (const event of sends) args.push(...appendArgs(event));
+    for (const event of sends) args.push(...appendArguments(event));
     const reply = await writeScript.run(
       this.client,
       [
@@ -204,29 +199,6 @@ export class RedisSagaStore implements SagaStore {
       reply: String(reply),
     });
   }
-}
-
-/** The outbox append script's arguments for one event (see APPEND_LUA in @edakit/outbox). */
-function appendArgs({ envelope, outgoing }: PreparedEvent): ScriptArgument[] {
-  if (typeof outgoing?.channel !== 'string' || outgoing.channel === '') {
-    throw new InvalidOptionsError('A saga command needs a channel', {
-      eventId: envelope?.id,
-      eventType: outgoing?.type,
-    });
-  }
-  const { key, headers, body } = outgoing.message;
-  const keyed = typeof key === 'string' && key !== '';
-  const args: ScriptArgument[] = [
-    keyed ? key : envelope.id,
-    envelope.id,
-    outgoing.channel,
-    outgoing.type,
-    JSON.stringify(headers),
-    Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    keyed ? '1' : '0',
-  ];
-  if (args.length !== APPEND_ARGS) throw new InvalidStateError('saga append arguments mismatch');
-  return args;
 }
 
 function strings(reply: unknown): string[] {
