@@ -68,7 +68,8 @@ interface InstanceRow {
 }
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::bigint AS ${column}`;
-const COLUMNS = [
+/** Fields of rowValues (then `expected`, the stored version an update replaces), by position. */
+const FIELDS = [
   'saga',
   'id',
   'definition_version',
@@ -79,13 +80,19 @@ const COLUMNS = [
   'data',
   'completed_steps',
   'timeout_token',
-  ms('timeout_due_at'),
+  'timeout_due_at',
   'timeout_kind',
   'processed',
   'failure',
-  ms('created_at'),
-  ms('updated_at'),
-].join(', ');
+  'created_at',
+  'updated_at',
+  'expected',
+] as const;
+
+/** What a load reads: the stored fields, times as epoch milliseconds. */
+const COLUMNS = FIELDS.filter((field) => field !== 'expected')
+  .map((field) => (field.endsWith('_at') ? ms(field) : field))
+  .join(', ');
 
 /** Milliseconds of the runtime's clock → timestamptz (exact to the millisecond). */
 const at = (param: number) => `to_timestamp($${param}::float8 / 1000)`;
@@ -572,27 +579,6 @@ interface PendingWrite {
   resolve(written: boolean): void;
   reject(error: unknown): void;
 }
-
-/** Fields of rowValues (then `expected`, the stored version an update replaces), by position. */
-const FIELDS = [
-  'saga',
-  'id',
-  'definition_version',
-  'version',
-  'status',
-  'step',
-  'attempt',
-  'data',
-  'completed_steps',
-  'timeout_token',
-  'timeout_due_at',
-  'timeout_kind',
-  'processed',
-  'failure',
-  'created_at',
-  'updated_at',
-  'expected',
-] as const;
 
 /** The rows of a multi-row write: $1 as JSON, typed like the parameters of the one-row statements. */
 const INPUT = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(pos int, saga text, id text,
