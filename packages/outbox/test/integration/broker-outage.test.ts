@@ -1,9 +1,9 @@
 import { createBus } from '@edakit/core';
 import { uniqueNamespace, waitFor } from '@edakit/core/testing';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { TcpProxy } from '../../../transport-rabbitmq/test/support/tcp-proxy';
 import { createPostgresOutbox, createRelay } from '../../src';
 import { createPool, dropTables, OrderPlaced, uniqueTable } from '../support/postgres';
-import { NetworkCut } from '../support/proxy';
 import {
   brokerHost,
   brokerPort,
@@ -51,7 +51,7 @@ it('holds no transaction open while RabbitMQ is unreachable for 10 s, and publis
     () => dropTables(pool, table),
   );
 
-  const proxy = await NetworkCut.start(brokerHost, brokerPort);
+  const proxy = await TcpProxy.start(brokerHost, brokerPort);
   cleanups.push(() => proxy.close());
   const exchange = `${ns}.events`;
   const transport = rabbitTransport(
@@ -102,7 +102,7 @@ it('holds no transaction open while RabbitMQ is unreachable for 10 s, and publis
   });
   const sampler = (async () => {
     while (sampling) {
-      const outage = proxy.isCut;
+      const outage = proxy.isDown;
       const result = await pool.query<{
         pid: number;
         state: string | null;
@@ -132,7 +132,7 @@ it('holds no transaction open while RabbitMQ is unreachable for 10 s, and publis
     description: 'the relay to publish before the outage',
   });
   const beforeOutage = relay.metrics();
-  proxy.cut();
+  proxy.takeDown();
   const cutAt = Date.now();
   await sleep(OUTAGE_MS);
   const duringOutage = relay.metrics();
@@ -243,7 +243,7 @@ it('does not use up the attempts of a row, alone in its claims, on a broker outa
     () => relayPool.end(),
     () => dropTables(pool, table),
   );
-  const proxy = await NetworkCut.start(brokerHost, brokerPort);
+  const proxy = await TcpProxy.start(brokerHost, brokerPort);
   cleanups.push(() => proxy.close());
   const exchange = `${ns}.events`;
   const transport = rabbitTransport(
@@ -274,7 +274,7 @@ it('does not use up the attempts of a row, alone in its claims, on a broker outa
     timeoutMs: 5_000,
   });
 
-  proxy.cut();
+  proxy.takeDown();
   const lone = await add('lone');
   await sleep(8_000);
   proxy.restore();

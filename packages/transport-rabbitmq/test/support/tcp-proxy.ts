@@ -17,6 +17,7 @@ interface Pair {
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private frozen = false;
+  private refusing = false;
 
   private constructor(private readonly server: Server) {}
 
@@ -57,12 +58,30 @@ export class TcpProxy {
     this.pairs.clear();
   }
 
+  /** A lasting outage: every connection drops and new ones are reset until `restore()`. */
+  takeDown(): void {
+    this.refusing = true;
+    this.cut();
+  }
+
+  restore(): void {
+    this.refusing = false;
+  }
+
+  get isDown(): boolean {
+    return this.refusing;
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(client: Socket, host: string, port: number): void {
+    if (this.refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = createConnection({ host, port });
     const pair: Pair = { client, upstream, pending: Buffer.alloc(0) };
     this.pairs.add(pair);
