@@ -1,10 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkAndRun, repoRoot, typescriptBlocks } from '../../../../test-support/readme-example';
+import {
+  checkAndRun,
+  checkAndRunAsync,
+  typescriptBlocks,
+} from '../../../../test-support/readme-example';
 import { testUrl, vhost } from '../support/integration';
 import { brokerHost, brokerPort } from '../support/rabbitmq-broker';
 import { generateTestPki, TlsProxy } from '../support/tls-proxy';
@@ -28,7 +31,7 @@ describe('README example', () => {
     try {
       const caFile = join(dir, 'ca.pem');
       writeFileSync(caFile, pki.ca);
-      const output = await checkAndRunAsync(example, {
+      const output = await checkAndRunAsync(example, packageDir, {
         AMQPS_URL: `amqps://guest:guest@localhost:${proxy.port}/${encodeURIComponent(vhost())}`,
         AMQP_CA_FILE: caFile,
       });
@@ -40,43 +43,3 @@ describe('README example', () => {
     }
   }, 120_000);
 });
-
-/**
- * checkAndRun (test-support/readme-example.ts) with the same strict
- * type-check, but running the example without blocking this process: the TLS
- * proxy it connects to lives in this process's event loop.
- */
-async function checkAndRunAsync(code: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const folder = mkdtempSync(join(packageDir, 'test/readme/.example-'));
-  const file = join(folder, 'example.ts');
-  try {
-    writeFileSync(file, code);
-    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const options = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext'];
-    options.push('--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck');
-    try {
-      execFileSync(process.execPath, [tsc, ...options, file], {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
-    } catch (error) {
-      throw new Error(
-        `The example does not type-check:\n${(error as { stdout?: string }).stdout ?? error}`,
-      );
-    }
-    return await new Promise<string>((resolvePromise, reject) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', file],
-        { cwd: repoRoot, encoding: 'utf8', timeout: 90_000, env: { ...process.env, ...env } },
-        (error, stdout, stderr) => {
-          if (error) reject(new Error(`The example failed: ${stderr || error.message}`));
-          else resolvePromise(stdout);
-        },
-      );
-    });
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
-}
