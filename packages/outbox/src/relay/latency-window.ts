@@ -11,9 +11,11 @@ export class LatencyWindow {
     this.next = (this.next + 1) % this.size;
   }
 
-  percentile(p: number): number {
-    if (this.samples.length === 0) return 0;
+  /** The given percentiles, from one sort of the window. */
+  percentiles<const P extends readonly number[]>(...ps: P): { [K in keyof P]: number } {
     const sorted = [...this.samples].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+    const at = (p: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+    return ps.map(at) as { [K in keyof P]: number };
   }
 }

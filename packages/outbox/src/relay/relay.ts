@@ -252,10 +252,10 @@ export function createRelay(options: RelayOptions): Relay {
     }
   };
 
-  const metrics = (): RelayMetrics => ({
-    ...counts,
-    publishLatencyMs: { p50: latency.percentile(50), p99: latency.percentile(99) },
-  });
+  const metrics = (): RelayMetrics => {
+    const [p50, p99] = latency.percentiles(50, 99);
+    return { ...counts, publishLatencyMs: { p50, p99 } };
+  };
 
   return {
     start() {
