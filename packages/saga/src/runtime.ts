@@ -82,10 +82,13 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     versions.set(definition.version, definition);
     byName.set(definition.name, versions);
   }
-  const newest = (name: string) =>
-    [...(byName.get(name)?.values() ?? [])].sort(
-      (a, b) => b.version - a.version,
-    )[0] as SagaDefinition<unknown>;
+  // The version that starts new instances, per name: computed once, read per event.
+  const newestByName = new Map<string, SagaDefinition<unknown>>();
+  for (const [name, versions] of byName) {
+    const [latest] = [...versions.values()].sort((a, b) => b.version - a.version);
+    if (latest) newestByName.set(name, latest);
+  }
+  const newest = (name: string) => newestByName.get(name) as SagaDefinition<unknown>;
   const relay = createRelay({
     ...options.relay,
     store: store.outbox,
