@@ -21,6 +21,8 @@ export const ErrorCodes = {
   INVALID_CONTRACT: 'EDAKIT_INVALID_CONTRACT',
   /** Two different contracts claim the same type and version. */
   DUPLICATE_CONTRACT: 'EDAKIT_DUPLICATE_CONTRACT',
+  /** An event catalog is invalid (duplicate type, no producer, changes of an unknown version). */
+  INVALID_CATALOG: 'EDAKIT_INVALID_CATALOG',
   /** Options passed to a factory or method are invalid. */
   INVALID_OPTIONS: 'EDAKIT_INVALID_OPTIONS',
   /** A handler asked for no retry: the event goes to the dead-letter queue. */

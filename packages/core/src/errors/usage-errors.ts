@@ -17,6 +17,12 @@ export class DuplicateContractError extends EdakitError {
   }
 }
 
+export class InvalidCatalogError extends EdakitError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCodes.INVALID_CATALOG, message, { context });
+  }
+}
+
 export class InvalidOptionsError extends EdakitError {
   constructor(message: string, context: ErrorContext = {}) {
     super(ErrorCodes.INVALID_OPTIONS, message, { context });
