@@ -15,6 +15,24 @@ export {
   type PreparedEvent,
 } from './bus/create-bus';
 export type { Subscription } from './bus/subscription';
+// Event catalog (docs and AsyncAPI)
+export {
+  type AsyncApiDocument,
+  type AsyncApiOptions,
+  type AsyncApiServer,
+  asyncApiDocument,
+} from './catalog/asyncapi';
+export {
+  type Catalog,
+  type CatalogEntry,
+  type CatalogEvent,
+  type CatalogEventKind,
+  type CatalogOptions,
+  isCatalog,
+} from './catalog/catalog';
+export { defineCatalog } from './catalog/define-catalog';
+export { type CatalogPage, eventPages } from './catalog/event-pages';
+export type { JsonSchema } from './catalog/json-schema';
 export { DEFAULT_MAX_MESSAGE_BYTES } from './codec/attributes';
 export {
   type DecodeOptions,
