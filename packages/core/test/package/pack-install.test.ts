@@ -105,6 +105,7 @@ describe('packed @edakit/core', () => {
       'dist/testing/index.cjs',
       'dist/testing/index.d.ts',
       'dist/testing/index.d.cts',
+      'bin/edakit-catalog.mjs',
       'package.json',
     ]) {
       expect(packedFiles).toContain(file);
@@ -131,6 +132,28 @@ describe('packed @edakit/core', () => {
     const result = run('node', ['cjs-check.cjs'], projectDir);
     expect(result.status, describeFailure(result)).toBe(0);
     expect(result.stdout.trim()).toBe('function');
+  });
+
+  it('installs the edakit-catalog script, which runs on the installed package', () => {
+    writeFileSync(
+      join(projectDir, 'catalog.mjs'),
+      [
+        "import { defineCatalog, defineEvent } from '@edakit/core';",
+        "import { z } from 'zod';",
+        "const Pinged = defineEvent({ type: 'ping.sent', schema: z.object({ at: z.string() }), description: 'A ping' });",
+        "export default defineCatalog({ title: 'Pings', version: '1.0.0', events: [{ contract: Pinged, producer: 'pinger', consumers: [] }] });",
+        '',
+      ].join('\n'),
+    );
+    const script = join(projectDir, 'node_modules', '.bin', 'edakit-catalog');
+    const result = run(
+      'node',
+      [script, 'catalog.mjs', '--out', 'docs', '--asyncapi', 'asyncapi.json'],
+      projectDir,
+    );
+    expect(result.status, describeFailure(result)).toBe(0);
+    expect(existsSync(join(projectDir, 'docs', 'ping.sent.md'))).toBe(true);
+    expect(existsSync(join(projectDir, 'asyncapi.json'))).toBe(true);
   });
 
   it('resolves @edakit/core/testing under import and require', () => {
