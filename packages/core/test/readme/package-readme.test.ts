@@ -14,6 +14,8 @@ describe('package README', () => {
       'billing o-1: 10 USD (v1)',
       'billing o-2: 20 EUR (v2)',
       'payment requested: 5',
+      'index.md, order.placed.md, payment.requested.md',
+      'AsyncAPI 3.0.0: order.placed.send, order.placed.receive.billing, payment.requested.send, payment.requested.receive.payments',
     ]);
   }, 60_000);
 });
