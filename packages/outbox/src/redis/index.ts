@@ -6,7 +6,7 @@ export {
 export { DEFAULT_OUTBOX_PREFIX } from './outbox-keys';
 /** The outbox's append step as Lua, for stores that write entries inside their own scripts (sagas). */
 export { APPEND_LUA, appendArguments } from './outbox-write-script';
-export { assertFailFastClient, failFastRedisOptions } from './redis-client';
+export { assertFailFastClient, failFastRedisOptions, untilReady } from './redis-client';
 export {
   DEFAULT_IDEMPOTENCY_PREFIX,
   RedisIdempotencyStore,

@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '@edakit/core';
+import { InvalidOptionsError, InvalidStateError } from '@edakit/core';
 import type { Redis } from 'ioredis';
 
 /**
@@ -53,4 +53,33 @@ export function assertNoClientKeyPrefix(keyPrefix: string | undefined, owner: st
       { keyPrefix },
     );
   }
+}
+
+/**
+ * Resolves once the client can take commands. With the offline queue off, a
+ * command sent while a new client is still connecting fails at once, so a
+ * store's `open` waits here: it connects a lazy client, waits for one that is
+ * connecting, and fails with the connection's error instead of retrying.
+ */
+export async function untilReady(client: Redis): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'wait') {
+    await client.connect();
+    return;
+  }
+  if (client.status === 'end' || client.status === 'close') {
+    throw new InvalidStateError('The Redis client is closed', { status: client.status });
+  }
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      client.off('ready', onReady).off('error', onError).off('end', onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => settle();
+    const onError = (error: unknown) => settle(error);
+    const onEnd = () =>
+      settle(new InvalidStateError('The Redis client closed before it was ready', {}));
+    client.once('ready', onReady).once('error', onError).once('end', onEnd);
+  });
 }

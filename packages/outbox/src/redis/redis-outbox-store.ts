@@ -23,7 +23,7 @@ import { toRecord } from './outbox-entry';
 import { DEFAULT_OUTBOX_PREFIX, type OutboxKeys, outboxKeys, RELAY_GROUP } from './outbox-keys';
 import { settlePlan } from './outbox-settle-plan';
 import { settleScript } from './outbox-settle-script';
-import { assertFailFastClient, assertNoClientKeyPrefix } from './redis-client';
+import { assertFailFastClient, assertNoClientKeyPrefix, untilReady } from './redis-client';
 
 export interface RedisOutboxStoreOptions {
   /**
@@ -81,11 +81,12 @@ export class RedisOutboxStore implements OutboxStore {
   }
 
   /**
-   * Checks the server (maxmemory-policy must be noeviction: EDAKIT_INVALID_STATE
+   * Waits until the client is connected (connecting a lazy one), checks the server (maxmemory-policy must be noeviction: EDAKIT_INVALID_STATE
    * otherwise) and creates the stream's consumer group if needed.
    */
   static async open(options: RedisOutboxStoreOptions): Promise<RedisOutboxStore> {
     const store = new RedisOutboxStore(options);
+    await untilReady(store.client);
     await assertNoEviction(store.client, 'RedisOutboxStore', options.readEvictionPolicy);
     await store.createGroup();
     return store;

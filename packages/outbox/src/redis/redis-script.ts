@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 
 export type ScriptArgument = string | number | Buffer;
 
@@ -29,19 +29,37 @@ export class RedisScript {
     }
   }
 
-  /** Replies with Buffers: for binary payloads. */
+  /**
+   * Replies with Buffers: for binary payloads. Sent as a Command, not with
+   * `callBuffer`: under `enableAutoPipelining` ioredis sends a `callBuffer`
+   * without its command name (ioredis#1923), and the relay never claimed.
+   */
   async runBuffer(
     client: Redis,
     keys: readonly string[],
     args: readonly ScriptArgument[],
   ): Promise<unknown> {
     try {
-      return await client.callBuffer('evalsha', this.sha, keys.length, ...keys, ...args);
+      return await sendBuffer(client, 'evalsha', this.sha, keys, args);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return client.callBuffer('eval', this.lua, keys.length, ...keys, ...args);
+      return sendBuffer(client, 'eval', this.lua, keys, args);
     }
   }
+}
+
+function sendBuffer(
+  client: Redis,
+  name: 'eval' | 'evalsha',
+  script: string,
+  keys: readonly string[],
+  args: readonly ScriptArgument[],
+): Promise<unknown> {
+  const command = new Command(name, [script, keys.length, ...keys, ...args], {
+    replyEncoding: null,
+  });
+  client.sendCommand(command);
+  return command.promise;
 }
 
 function isNoScript(error: unknown): boolean {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { readMaxmemoryPolicy } from '../../src/redis/eviction-policy';
+import { failFastRedisOptions } from '../../src/redis/redis-client';
 import { RedisIdempotencyStore } from '../../src/redis/redis-idempotency-store';
 import { RedisOutboxStore } from '../../src/redis/redis-outbox-store';
 import { RedisScript } from '../../src/redis/redis-script';
@@ -90,5 +91,18 @@ describe('what the Redis stores refuse', () => {
     expect(await client.script('EXISTS', script.sha)).toEqual([1]);
     expect(await script.run(client, [], ['again'])).toBe('again');
     expect(String(await script.runBuffer(client, [], ['bytes']))).toBe('bytes');
+  });
+  it('open() waits for a client still connecting, and refuses a closed one with EDAKIT_INVALID_STATE', async () => {
+    const connecting = new Redis({ host: REDIS_HOST, port: REDIS_PORT, ...failFastRedisOptions });
+    expect(connecting.status).toBe('connecting');
+    const prefix = redis.prefix('until-ready');
+    await RedisOutboxStore.open({ client: connecting, prefix });
+    expect(connecting.status).toBe('ready');
+    await connecting.quit();
+    if (connecting.status !== 'end') await new Promise((end) => connecting.once('end', end));
+    await expect(RedisOutboxStore.open({ client: connecting, prefix })).rejects.toMatchObject({
+      code: 'EDAKIT_INVALID_STATE',
+      message: 'The Redis client is closed',
+    });
   });
 });

@@ -186,4 +186,30 @@ describe('RedisOutbox: the event is written with the state change, or not at all
     await expect(multi.exec()).rejects.toThrow(/enableOfflineQueue|writeable/);
     down.disconnect();
   });
+  it('relays through a client with enableAutoPipelining (ioredis#1923 sent callBuffer without its command name)', async () => {
+    const prefix = redis.prefix('auto-pipelining');
+    const client = new Redis({
+      host: REDIS_HOST,
+      port: REDIS_PORT,
+      enableAutoPipelining: true,
+      ...failFastRedisOptions,
+    });
+    try {
+      const store = await RedisOutboxStore.open({ client, prefix });
+      const multi = client.multi();
+      new RedisOutbox({ prefix }).add(
+        multi,
+        prepareEvent('order-1', 1),
+        prepareEvent('order-1', 2),
+      );
+      await multi.exec();
+      const claim = await store.claim({ limit: 10, leaseMs: 10_000 });
+      expect(claim?.records.map((record) => [record.key, record.sequence])).toEqual([
+        ['order-1', 1],
+        ['order-1', 2],
+      ]);
+    } finally {
+      client.disconnect();
+    }
+  });
 });

@@ -14,4 +14,5 @@ export {
   type RedisOutboxStoreOptions,
   RedisScript,
   type ScriptArgument,
+  untilReady,
 } from '@edakit/outbox/redis';

@@ -10,6 +10,7 @@ import {
   assertNoEviction,
   type EvictionPolicyReader,
   RedisOutboxStore,
+  untilReady,
 } from './redis-outbox-link';
 import {
   DEFAULT_SAGA_PREFIX,
@@ -94,7 +95,7 @@ export class RedisSagaStore implements SagaStore {
       });
     }
     const client = options.client;
-    if (client.status === 'wait') await client.connect();
+    await untilReady(client);
     await assertNoEviction(client, 'RedisSagaStore', options.readEvictionPolicy);
     const outbox = await RedisOutboxStore.open({
       client,
