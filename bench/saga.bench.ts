@@ -8,7 +8,8 @@
  * Each saga is 8 events (start, 3 commands, 3 replies, the confirmation).
  *
  * Run: `npm run bench:saga` (builds, starts Redis and Kafka).
- * Env: BENCH_SAGAS (default 5000), BENCH_KAFKA_SAGAS (default 2000), BENCH_ROUNDS (default 2).
+ * Env: BENCH_SAGAS (default 5000), BENCH_KAFKA_SAGAS (default 2000), BENCH_ROUNDS (default 2),
+ * BENCH_ONLY (run only the rows whose name contains it, e.g. `Redis store, memory`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,11 +26,12 @@ import {
   orderSaga,
   subscribeParticipants,
 } from '../packages/saga/test/support/order-saga';
-import { BestRounds, measure, type Row } from './bench-kit';
+import { BestRounds, measure } from './bench-kit';
 
 const SAGAS = Number(process.env.BENCH_SAGAS ?? 5000);
 const KAFKA_SAGAS = Number(process.env.BENCH_KAFKA_SAGAS ?? 2000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const ONLY = process.env.BENCH_ONLY ?? '';
 const BROKERS = (process.env.EDAKIT_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 // Timeouts far away: the bench measures the happy path, not compensation.
 const saga = orderSaga({ stepTimeoutMs: 600_000, shippingTimeoutMs: 600_000 });
@@ -139,18 +141,16 @@ async function main(): Promise<void> {
     `saga bench: ${SAGAS} sagas (memory transport), ${KAFKA_SAGAS} (Kafka), ${ROUNDS} round(s)`,
   );
   const rounds = new BestRounds();
-  const keep = (row: Row) => rounds.keep(row);
+  const run = async (name: string, count: number, work: () => Promise<void>) => {
+    if (name.includes(ONLY)) rounds.keep(await measure(name, count, work));
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    keep(await measure('memory store, memory transport', SAGAS, memoryStoreOverMemory));
-    keep(
-      await measure('Redis store, memory transport', SAGAS, () =>
-        redisStoreOver(new InMemoryTransport(), SAGAS),
-      ),
+    await run('memory store, memory transport', SAGAS, memoryStoreOverMemory);
+    await run('Redis store, memory transport', SAGAS, () =>
+      redisStoreOver(new InMemoryTransport(), SAGAS),
     );
-    keep(
-      await measure('Redis store, Kafka', KAFKA_SAGAS, () =>
-        redisStoreOver(kafkaTransport(), KAFKA_SAGAS),
-      ),
+    await run('Redis store, Kafka', KAFKA_SAGAS, () =>
+      redisStoreOver(kafkaTransport(), KAFKA_SAGAS),
     );
   }
   console.log('\n(events = completed sagas; CPU µs per saga, 8 events each)');
