@@ -1,0 +1,66 @@
+import { createBus, type Transport } from '@edakit/core';
+import type { Config } from './config';
+import { type HttpServer, type Route, serve } from './http';
+import type { Service, ServiceFactory } from './service';
+import { createTransport } from './transport';
+
+export interface HostOptions {
+  readonly config: Config;
+  readonly services: Readonly<Record<string, ServiceFactory>>;
+  /** Routes served next to the services' (the web page, the event feed). */
+  readonly extraRoutes?: (services: ReadonlyMap<string, Service>) => readonly Route[];
+  /** Tests share one memory transport between hosts; otherwise one per process. */
+  readonly transport?: Transport;
+}
+
+export interface Host {
+  readonly http: HttpServer;
+  readonly transport: Transport;
+  readonly services: ReadonlyMap<string, Service>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs services in this process: one transport, a bus per service, one HTTP
+ * server for all their routes. Stops in reverse order, then closes the
+ * transport.
+ */
+export async function startHost(options: HostOptions): Promise<Host> {
+  const { config } = options;
+  const names = Object.keys(options.services);
+  const transport = options.transport ?? createTransport(config, `shop-${names.join('-')}`);
+  const started: { service: Service; stopBus: () => Promise<void> }[] = [];
+  const services = new Map<string, Service>();
+  const stopAll = async () => {
+    for (const { service, stopBus } of started.reverse()) {
+      await stopBus();
+      await service.stop();
+    }
+    if (!options.transport) await transport.close();
+  };
+  try {
+    for (const name of names) {
+      const factory = options.services[name] as ServiceFactory;
+      const bus = createBus({ transport, source: `/services/${name}`, closeTransportOnStop: false });
+      const service = await factory({ bus, transport, config });
+      await service.start();
+      await bus.start();
+      started.push({ service, stopBus: () => bus.stop() });
+      services.set(name, service);
+    }
+    const routes = [...[...services.values()].flatMap((s) => s.routes), ...(options.extraRoutes?.(services) ?? [])];
+    const http = await serve(routes, config.PORT);
+    return {
+      http,
+      transport,
+      services,
+      async stop() {
+        await http.close();
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}

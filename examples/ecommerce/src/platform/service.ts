@@ -1,0 +1,23 @@
+import type { Bus, Transport } from '@edakit/core';
+import type { Config } from './config';
+import type { Route } from './http';
+
+/** What a service is given: its own bus (source `/services/<name>`) on the process's transport. */
+export interface ServiceDeps {
+  readonly bus: Bus;
+  readonly transport: Transport;
+  readonly config: Config;
+}
+
+/**
+ * A service: subscribes its handlers in `start` (before its bus starts),
+ * exposes a small HTTP surface, and owns its state.
+ */
+export interface Service {
+  readonly name: string;
+  readonly routes: readonly Route[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type ServiceFactory = (deps: ServiceDeps) => Service | Promise<Service>;
