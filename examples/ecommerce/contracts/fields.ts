@@ -8,9 +8,7 @@ export const quantity = z.number().int().positive();
 export const isoTime = z.iso.datetime();
 
 /** Lines of an order, priced when the order was placed. */
-export const orderLines = z
-  .array(z.object({ productId: id, quantity, unitPrice: money }))
-  .min(1);
+export const orderLines = z.array(z.object({ productId: id, quantity, unitPrice: money })).min(1);
 
 /** Every order event is keyed by its order: one order's events keep their order. */
 export const byOrder = (data: { orderId: string }): string => data.orderId;

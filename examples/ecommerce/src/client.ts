@@ -2,7 +2,11 @@
 export class ShopClient {
   constructor(readonly baseUrl: string) {}
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -29,7 +33,8 @@ export class ShopClient {
       const { status, body } = await this.request<T>('GET', path);
       last = body;
       if (status === 200 && done(body)) return body;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting on ${path}; last answer ${JSON.stringify(last)}`);
+      if (Date.now() > deadline)
+        throw new Error(`Timed out waiting on ${path}; last answer ${JSON.stringify(last)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -4,7 +4,7 @@
  * narrated scenario. `--scenario-only` exits after it.
  */
 import { ShopClient } from './client';
-import { eventFeedService } from './feed/event-feed';
+import type { eventFeedService } from './feed/event-feed';
 import { readConfig } from './platform/config';
 import { startHost } from './platform/host';
 import { runScenario } from './scenario';
@@ -13,10 +13,14 @@ import { SERVICES } from './services';
 const config = readConfig();
 const host = await startHost({ config, services: SERVICES });
 const feed = host.services.get('event-feed') as ReturnType<typeof eventFeedService>;
-console.log(`shop: ${Object.keys(SERVICES).length} services on ${config.TRANSPORT}, API and web page at ${host.http.url}`);
+console.log(
+  `shop: ${Object.keys(SERVICES).length} services on ${config.TRANSPORT}, API and web page at ${host.http.url}`,
+);
 
 const stopFeed = feed.listen((entry) => {
-  console.log(`   event ${entry.type.padEnd(28)} key=${entry.key ?? '-'} correlation=${entry.correlationId.slice(0, 12)}`);
+  console.log(
+    `   event ${entry.type.padEnd(28)} key=${entry.key ?? '-'} correlation=${entry.correlationId.slice(0, 12)}`,
+  );
 });
 try {
   await runScenario(new ShopClient(host.http.url), (line) => console.log(line));

@@ -41,14 +41,21 @@ export async function startHost(options: HostOptions): Promise<Host> {
   try {
     for (const name of names) {
       const factory = options.services[name] as ServiceFactory;
-      const bus = createBus({ transport, source: `/services/${name}`, closeTransportOnStop: false });
+      const bus = createBus({
+        transport,
+        source: `/services/${name}`,
+        closeTransportOnStop: false,
+      });
       const service = await factory({ bus, transport, config });
       await service.start();
       await bus.start();
       started.push({ service, stopBus: () => bus.stop() });
       services.set(name, service);
     }
-    const routes = [...[...services.values()].flatMap((s) => s.routes), ...(options.extraRoutes?.(services) ?? [])];
+    const routes = [
+      ...[...services.values()].flatMap((s) => s.routes),
+      ...(options.extraRoutes?.(services) ?? []),
+    ];
     const http = await serve(routes, config.PORT);
     return {
       http,

@@ -34,7 +34,12 @@ export interface Route {
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new HttpError(400, 'INVALID_REQUEST', 'The request body is not valid', z.treeifyError(parsed.error));
+    throw new HttpError(
+      400,
+      'INVALID_REQUEST',
+      'The request body is not valid',
+      z.treeifyError(parsed.error),
+    );
   }
   return parsed.data;
 }
@@ -46,7 +51,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'BODY_TOO_LARGE', 'The body is over 64 KiB');
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, 'BODY_TOO_LARGE', 'The body is over 64 KiB');
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
@@ -78,7 +84,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** A JSON HTTP server over a list of routes. */
-export async function serve(routes: readonly Route[], port: number, host = '127.0.0.1'): Promise<HttpServer> {
+export async function serve(
+  routes: readonly Route[],
+  port: number,
+  host = '127.0.0.1',
+): Promise<HttpServer> {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
@@ -96,7 +106,9 @@ export async function serve(routes: readonly Route[], port: number, host = '127.
       if (res.headersSent) {
         res.destroy();
       } else if (error instanceof HttpError) {
-        send(res, error.status, { error: { code: error.code, message: error.message, details: error.details } });
+        send(res, error.status, {
+          error: { code: error.code, message: error.message, details: error.details },
+        });
       } else {
         const message = error instanceof Error ? error.message : String(error);
         send(res, 500, { error: { code: 'INTERNAL', message } });

@@ -30,7 +30,12 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
   let rebuilding: Promise<RebuildReport> | undefined;
 
   const follow = (projection: OrderSummaryProjection, group: string) =>
-    bus.subscribe({ group, startFrom: 'earliest', concurrency: 16, handlers: projection.handlers() });
+    bus.subscribe({
+      group,
+      startFrom: 'earliest',
+      concurrency: 16,
+      handlers: projection.handlers(),
+    });
 
   const rebuild = async (): Promise<RebuildReport> => {
     const started = Date.now();
@@ -44,17 +49,29 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
       if (fresh.eventsApplied !== last) {
         last = fresh.eventsApplied;
         stableSince = Date.now();
-      } else if (fresh.eventsApplied >= live.eventsApplied && Date.now() - stableSince >= SETTLE_MS) {
+      } else if (
+        fresh.eventsApplied >= live.eventsApplied &&
+        Date.now() - stableSince >= SETTLE_MS
+      ) {
         const equal = isDeepStrictEqual(fresh.list(), live.list());
         const previous = subscription;
         live = fresh;
         subscription = next;
         await previous?.stop(5_000);
-        return { orders: fresh.list().length, events: fresh.eventsApplied, equal, ms: Date.now() - started };
+        return {
+          orders: fresh.list().length,
+          events: fresh.eventsApplied,
+          equal,
+          ms: Date.now() - started,
+        };
       }
     }
     await next.stop(5_000);
-    throw new HttpError(504, 'REBUILD_TIMEOUT', `The rebuild did not catch up within ${REBUILD_TIMEOUT_MS} ms`);
+    throw new HttpError(
+      504,
+      'REBUILD_TIMEOUT',
+      `The rebuild did not catch up within ${REBUILD_TIMEOUT_MS} ms`,
+    );
   };
 
   return {
@@ -76,7 +93,8 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
         path: '/order-summaries/:orderId',
         async handle({ params }) {
           const summary = live.get(params.orderId as string);
-          if (!summary) throw new HttpError(404, 'UNKNOWN_ORDER', `No summary for ${params.orderId}`);
+          if (!summary)
+            throw new HttpError(404, 'UNKNOWN_ORDER', `No summary for ${params.orderId}`);
           return { json: summary };
         },
       },
@@ -85,7 +103,11 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
         path: '/order-summaries/rebuild',
         async handle() {
           if (config.TRANSPORT === 'rabbitmq') {
-            throw new HttpError(409, 'REPLAY_UNSUPPORTED', 'RabbitMQ queues keep no log to replay; rebuild on Kafka or the memory transport');
+            throw new HttpError(
+              409,
+              'REPLAY_UNSUPPORTED',
+              'RabbitMQ queues keep no log to replay; rebuild on Kafka or the memory transport',
+            );
           }
           rebuilding ??= rebuild().finally(() => {
             rebuilding = undefined;

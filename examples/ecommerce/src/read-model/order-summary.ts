@@ -148,6 +148,7 @@ export class OrderSummaryProjection {
   }
 
   private advance(summary: OrderSummary, status: OrderSummary['status']): void {
-    if (summary.status !== 'cancelled' && RANK[status] > RANK[summary.status]) summary.status = status;
+    if (summary.status !== 'cancelled' && RANK[status] > RANK[summary.status])
+      summary.status = status;
   }
 }

@@ -22,7 +22,11 @@ export function analyticsService({ bus }: ServiceDeps): Service {
           on(ProductAddedToCart, (event) => {
             if (seen.has(event.id)) return; // a redelivery counts once
             seen.add(event.id);
-            const entry = figures.get(event.data.productId) ?? { adds: 0, units: 0, users: new Set<string>() };
+            const entry = figures.get(event.data.productId) ?? {
+              adds: 0,
+              units: 0,
+              users: new Set<string>(),
+            };
             entry.adds += 1;
             entry.units += event.data.quantity;
             entry.users.add(event.data.userId);
@@ -37,7 +41,12 @@ export function analyticsService({ bus }: ServiceDeps): Service {
         method: 'GET',
         path: '/analytics/cart',
         handle: async () => ({
-          json: [...figures].map(([productId, f]) => ({ productId, adds: f.adds, units: f.units, users: f.users.size })),
+          json: [...figures].map(([productId, f]) => ({
+            productId,
+            adds: f.adds,
+            units: f.units,
+            users: f.users.size,
+          })),
         }),
       },
     ],

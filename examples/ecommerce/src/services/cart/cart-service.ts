@@ -1,6 +1,11 @@
 import { on } from '@edakit/core';
 import { z } from 'zod';
-import { InventoryUpdated, ProductAddedToCart, ProductCreated, ProductDeleted } from '../../../contracts';
+import {
+  InventoryUpdated,
+  ProductAddedToCart,
+  ProductCreated,
+  ProductDeleted,
+} from '../../../contracts';
 import { HttpError, parseBody } from '../../platform/http';
 import type { Service, ServiceDeps } from '../../platform/service';
 
@@ -23,7 +28,8 @@ export function cartService({ bus }: ServiceDeps): Service {
         group: 'cart',
         handlers: [
           on(ProductCreated, (event) => {
-            if (!stock.has(event.data.productId)) stock.set(event.data.productId, event.data.initialStock);
+            if (!stock.has(event.data.productId))
+              stock.set(event.data.productId, event.data.initialStock);
           }),
           on(InventoryUpdated, (event) => {
             stock.set(event.data.productId, event.data.stock);
@@ -43,9 +49,16 @@ export function cartService({ bus }: ServiceDeps): Service {
           const userId = params.userId as string;
           const { productId, quantity } = parseBody(AddItem, body);
           const inStock = stock.get(productId);
-          if (inStock === undefined) throw new HttpError(404, 'UNKNOWN_PRODUCT', `No product ${productId}`);
-          if (inStock === 0) throw new HttpError(409, 'OUT_OF_STOCK', `${productId} is out of stock`);
-          await bus.publish(ProductAddedToCart, { userId, productId, quantity, addedAt: new Date().toISOString() });
+          if (inStock === undefined)
+            throw new HttpError(404, 'UNKNOWN_PRODUCT', `No product ${productId}`);
+          if (inStock === 0)
+            throw new HttpError(409, 'OUT_OF_STOCK', `${productId} is out of stock`);
+          await bus.publish(ProductAddedToCart, {
+            userId,
+            productId,
+            quantity,
+            addedAt: new Date().toISOString(),
+          });
           const cart = carts.get(userId) ?? new Map<string, number>();
           cart.set(productId, (cart.get(productId) ?? 0) + quantity);
           carts.set(userId, cart);
@@ -55,7 +68,9 @@ export function cartService({ bus }: ServiceDeps): Service {
       {
         method: 'GET',
         path: '/cart/:userId',
-        handle: async ({ params }) => ({ json: { userId: params.userId, items: cartOf(params.userId as string) } }),
+        handle: async ({ params }) => ({
+          json: { userId: params.userId, items: cartOf(params.userId as string) },
+        }),
       },
     ],
   };

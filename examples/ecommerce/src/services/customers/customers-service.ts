@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { on } from '@edakit/core';
-import { CustomerCreated, CustomerDeleted, CustomerUpdated, OrderCreated } from '../../../contracts';
+import {
+  CustomerCreated,
+  CustomerDeleted,
+  CustomerUpdated,
+  OrderCreated,
+} from '../../../contracts';
 import { HttpError, parseBody } from '../../platform/http';
 import type { Service, ServiceDeps } from '../../platform/service';
 
@@ -35,7 +40,8 @@ export function customersService({ bus }: ServiceDeps): Service {
           on(OrderCreated, (event) => {
             const customer = customers.get(event.data.customerId);
             // A redelivered OrderCreated must not count a purchase twice.
-            if (!customer || customer.purchases.some((p) => p.orderId === event.data.orderId)) return;
+            if (!customer || customer.purchases.some((p) => p.orderId === event.data.orderId))
+              return;
             customer.purchases.push({
               orderId: event.data.orderId,
               total: event.data.total,
@@ -54,9 +60,15 @@ export function customersService({ bus }: ServiceDeps): Service {
         async handle({ body }) {
           const input = parseBody(NewCustomer, body);
           const customerId = input.customerId ?? `c-${randomUUID().slice(0, 8)}`;
-          if (customers.has(customerId)) throw new HttpError(409, 'CUSTOMER_EXISTS', `Customer ${customerId} exists`);
+          if (customers.has(customerId))
+            throw new HttpError(409, 'CUSTOMER_EXISTS', `Customer ${customerId} exists`);
           await bus.publish(CustomerCreated, { ...input, customerId });
-          const customer: Customer = { customerId, name: input.name, email: input.email, purchases: [] };
+          const customer: Customer = {
+            customerId,
+            name: input.name,
+            email: input.email,
+            purchases: [],
+          };
           customers.set(customerId, customer);
           return { status: 201, json: customer };
         },

@@ -53,13 +53,21 @@ export function inventoryService({ bus }: ServiceDeps): Service {
           }),
           on(ReleaseInventory, async (command, ctx) => {
             for (const change of stock.release(command.data.orderId)) {
-              await ctx.publish(InventoryUpdated, { ...change, reason: 'released', orderId: command.data.orderId });
+              await ctx.publish(InventoryUpdated, {
+                ...change,
+                reason: 'released',
+                orderId: command.data.orderId,
+              });
             }
           }),
           // An order cancelled after its saga (or by hand) gives its stock back too; once only.
           on(OrderCancelled, async (event, ctx) => {
             for (const change of stock.release(event.data.orderId)) {
-              await ctx.publish(InventoryUpdated, { ...change, reason: 'released', orderId: event.data.orderId });
+              await ctx.publish(InventoryUpdated, {
+                ...change,
+                reason: 'released',
+                orderId: event.data.orderId,
+              });
             }
           }),
         ],
@@ -73,7 +81,8 @@ export function inventoryService({ bus }: ServiceDeps): Service {
         async handle({ params }) {
           const productId = params.productId as string;
           const level = stock.level(productId);
-          if (level === undefined) throw new HttpError(404, 'UNKNOWN_PRODUCT', `No stock for ${productId}`);
+          if (level === undefined)
+            throw new HttpError(404, 'UNKNOWN_PRODUCT', `No stock for ${productId}`);
           return { json: { productId, stock: level } };
         },
       },
@@ -82,7 +91,8 @@ export function inventoryService({ bus }: ServiceDeps): Service {
         path: '/inventory/:productId',
         async handle({ params, body }) {
           const productId = params.productId as string;
-          if (stock.level(productId) === undefined) throw new HttpError(404, 'UNKNOWN_PRODUCT', `No stock for ${productId}`);
+          if (stock.level(productId) === undefined)
+            throw new HttpError(404, 'UNKNOWN_PRODUCT', `No stock for ${productId}`);
           const change = stock.set(productId, parseBody(Restock, body).stock);
           await bus.publish(InventoryUpdated, { ...change, reason: 'stocked' });
           return { json: { productId, stock: change.stock } };

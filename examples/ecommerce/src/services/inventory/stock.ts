@@ -42,13 +42,18 @@ export class Stock {
   /** Reserves every line, or none: the reason when one cannot be. */
   reserve(orderId: string, lines: readonly Line[]): StockChange[] | { refused: string } {
     const wanted = new Map<string, number>();
-    for (const line of lines) wanted.set(line.productId, (wanted.get(line.productId) ?? 0) + line.quantity);
+    for (const line of lines)
+      wanted.set(line.productId, (wanted.get(line.productId) ?? 0) + line.quantity);
     for (const [productId, quantity] of wanted) {
       const level = this.levels.get(productId);
       if (level === undefined) return { refused: `unknown product ${productId}` };
-      if (level < quantity) return { refused: `only ${level} of ${productId} in stock, ${quantity} wanted` };
+      if (level < quantity)
+        return { refused: `only ${level} of ${productId} in stock, ${quantity} wanted` };
     }
-    this.reservations.set(orderId, [...wanted].map(([productId, quantity]) => ({ productId, quantity })));
+    this.reservations.set(
+      orderId,
+      [...wanted].map(([productId, quantity]) => ({ productId, quantity })),
+    );
     return [...wanted].map(([productId, quantity]) => {
       const level = (this.levels.get(productId) ?? 0) - quantity;
       this.levels.set(productId, level);

@@ -63,7 +63,10 @@ export const OrderSaga = defineSaga({
     })),
   })
   .step('create-shipment', {
-    command: send(CreateShipment, (order) => ({ orderId: order.orderId, customerId: order.customerId })),
+    command: send(CreateShipment, (order) => ({
+      orderId: order.orderId,
+      customerId: order.customerId,
+    })),
     success: reply(ShipmentStarted),
     compensation: send(CancelShipment, (order) => ({ orderId: order.orderId })),
   })

@@ -23,13 +23,20 @@ export interface OrderStores {
  */
 export async function openOrderStores(config: Config, bus: Bus): Promise<OrderStores> {
   if (config.TRANSPORT === 'memory') {
-    return { orders: new MemoryOrderRepository(), sagas: new MemorySagaStore(), close: async () => {} };
+    return {
+      orders: new MemoryOrderRepository(),
+      sagas: new MemorySagaStore(),
+      close: async () => {},
+    };
   }
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 5 });
   const redis = new Redis(config.REDIS_URL, failFastRedisOptions);
   try {
     const orders = await PostgresOrderRepository.open(pool, bus, config.SHOP_NAMESPACE);
-    const sagas = await RedisSagaStore.open({ client: redis, prefix: `${config.SHOP_NAMESPACE}:saga:{orders}:` });
+    const sagas = await RedisSagaStore.open({
+      client: redis,
+      prefix: `${config.SHOP_NAMESPACE}:saga:{orders}:`,
+    });
     return {
       orders,
       sagas,

@@ -25,7 +25,9 @@ import { openOrderStores } from './order-stores';
 
 const PlaceOrder = z.object({
   customerId: z.string().min(1),
-  lines: z.array(z.object({ productId: z.string().min(1), quantity: z.number().int().positive() })).min(1),
+  lines: z
+    .array(z.object({ productId: z.string().min(1), quantity: z.number().int().positive() }))
+    .min(1),
 });
 
 interface PricedProduct {
@@ -41,16 +43,37 @@ interface PricedProduct {
 export async function ordersService({ bus, transport, config }: ServiceDeps): Promise<Service> {
   const stores = await openOrderStores(config, bus);
   const { orders } = stores;
-  const relay = createRelay({ store: orders.outbox, transport, wakeOn: [orders.commits], pollIntervalMs: 200 });
-  const saga = createSagaRuntime({ bus, transport, store: stores.sagas, sagas: [OrderSaga], relay: { pollIntervalMs: 200 } });
+  const relay = createRelay({
+    store: orders.outbox,
+    transport,
+    wakeOn: [orders.commits],
+    pollIntervalMs: 200,
+  });
+  const saga = createSagaRuntime({
+    bus,
+    transport,
+    store: stores.sagas,
+    sagas: [OrderSaga],
+    relay: { pollIntervalMs: 200 },
+  });
   // What the service knows of other services' data, from their events.
   const products = new Map<string, PricedProduct>();
   const customers = new Set<string>();
 
   /** Moves an order on, announcing the new status in the same write. */
-  const advance = (event: ConsumedEvent<typeof PaymentProcessed | typeof ShipmentStarted | typeof ShipmentCompleted>, from: OrderState[], to: 'processing' | 'shipped' | 'delivered') =>
+  const advance = (
+    event: ConsumedEvent<
+      typeof PaymentProcessed | typeof ShipmentStarted | typeof ShipmentCompleted
+    >,
+    from: OrderState[],
+    to: 'processing' | 'shipped' | 'delivered',
+  ) =>
     orders.move(event.data.orderId, from, to, (order) => [
-      bus.prepare(OrderUpdated, { orderId: order.orderId, status: to }, { correlationId: event.correlationid, causationId: event.id }),
+      bus.prepare(
+        OrderUpdated,
+        { orderId: order.orderId, status: to },
+        { correlationId: event.correlationid, causationId: event.id },
+      ),
     ]);
 
   const place = async (input: z.output<typeof PlaceOrder>): Promise<OrderRecord> => {
@@ -64,14 +87,24 @@ export async function ordersService({ bus, transport, config }: ServiceDeps): Pr
     });
     const currencies = new Set(lines.map((line) => line.currency));
     if (currencies.size > 1) {
-      throw new HttpError(422, 'MIXED_CURRENCIES', `An order is in one currency; got ${[...currencies].join(', ')}`);
+      throw new HttpError(
+        422,
+        'MIXED_CURRENCIES',
+        `An order is in one currency; got ${[...currencies].join(', ')}`,
+      );
     }
     const orderId = `o-${randomUUID().slice(0, 8)}`;
     const order: OrderRecord = {
       orderId,
       customerId: input.customerId,
-      lines: lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
-      total: Math.round(lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0) * 100) / 100,
+      lines: lines.map(({ productId, quantity, unitPrice }) => ({
+        productId,
+        quantity,
+        unitPrice,
+      })),
+      total:
+        Math.round(lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0) * 100) /
+        100,
       currency: lines[0]?.currency ?? 'EUR',
       status: 'pending',
       placedAt: new Date().toISOString(),
@@ -88,10 +121,16 @@ export async function ordersService({ bus, transport, config }: ServiceDeps): Pr
         group: 'orders',
         handlers: [
           on(ProductCreated, (event) => {
-            products.set(event.data.productId, { price: event.data.price, currency: event.data.currency });
+            products.set(event.data.productId, {
+              price: event.data.price,
+              currency: event.data.currency,
+            });
           }),
           on(ProductUpdated, (event) => {
-            products.set(event.data.productId, { price: event.data.price, currency: event.data.currency });
+            products.set(event.data.productId, {
+              price: event.data.price,
+              currency: event.data.currency,
+            });
           }),
           on(ProductDeleted, (event) => {
             products.delete(event.data.productId);
@@ -110,7 +149,13 @@ export async function ordersService({ bus, transport, config }: ServiceDeps): Pr
           on(ShipmentCompleted, (event) => advance(event, ['shipped'], 'delivered')),
           // The saga cancels the order once it has undone its steps; the row follows.
           on(OrderCancelled, (event) =>
-            orders.move(event.data.orderId, ['pending', 'processing', 'shipped'], 'cancelled', () => [], event.data.reason),
+            orders.move(
+              event.data.orderId,
+              ['pending', 'processing', 'shipped'],
+              'cancelled',
+              () => [],
+              event.data.reason,
+            ),
           ),
         ],
       });

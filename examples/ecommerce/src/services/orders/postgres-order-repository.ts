@@ -67,7 +67,16 @@ export class PostgresOrderRepository implements OrderRepository {
       await client.query(
         `INSERT INTO ${this.table} (order_id, customer_id, lines, total, currency, status, reason, placed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [order.orderId, order.customerId, JSON.stringify(order.lines), order.total, order.currency, order.status, order.reason ?? null, order.placedAt],
+        [
+          order.orderId,
+          order.customerId,
+          JSON.stringify(order.lines),
+          order.total,
+          order.currency,
+          order.status,
+          order.reason ?? null,
+          order.placedAt,
+        ],
       );
       await this.postgres.addPrepared(client, events);
     });
@@ -95,7 +104,9 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
-    const { rows } = await this.pool.query<Row>(`SELECT * FROM ${this.table} WHERE order_id = $1`, [orderId]);
+    const { rows } = await this.pool.query<Row>(`SELECT * FROM ${this.table} WHERE order_id = $1`, [
+      orderId,
+    ]);
     return rows[0] && toRecord(rows[0]);
   }
 

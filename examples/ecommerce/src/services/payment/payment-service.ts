@@ -45,7 +45,12 @@ export function paymentService({ bus, config }: ServiceDeps): Service {
               payments.set(orderId, payment);
             }
             if (payment.paymentId !== undefined && payment.status !== 'declined') {
-              await ctx.publish(PaymentProcessed, { orderId, paymentId: payment.paymentId, amount, currency });
+              await ctx.publish(PaymentProcessed, {
+                orderId,
+                paymentId: payment.paymentId,
+                amount,
+                currency,
+              });
             } else {
               await ctx.publish(PaymentFailed, { orderId, reason: payment.reason ?? 'declined' });
             }
@@ -72,7 +77,8 @@ export function paymentService({ bus, config }: ServiceDeps): Service {
         path: '/payment/:orderId',
         async handle({ params }) {
           const payment = payments.get(params.orderId as string);
-          if (!payment) throw new HttpError(404, 'UNKNOWN_PAYMENT', `No payment for ${params.orderId}`);
+          if (!payment)
+            throw new HttpError(404, 'UNKNOWN_PAYMENT', `No payment for ${params.orderId}`);
           return { json: payment };
         },
       },

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { on } from '@edakit/core';
 import { z } from 'zod';
-import { InventoryUpdated, ProductCreated, ProductDeleted, ProductUpdated } from '../../../contracts';
+import {
+  InventoryUpdated,
+  ProductCreated,
+  ProductDeleted,
+  ProductUpdated,
+} from '../../../contracts';
 import { HttpError, parseBody } from '../../platform/http';
 import type { Service, ServiceDeps } from '../../platform/service';
 
@@ -13,8 +18,12 @@ export interface Product {
   available: boolean;
 }
 
-const NewProduct = ProductCreated.schema.extend({ productId: ProductCreated.schema.shape.productId.optional() });
-const ProductChange = z.object({ name: z.string().min(1).max(200), price: z.number().nonnegative() }).partial();
+const NewProduct = ProductCreated.schema.extend({
+  productId: ProductCreated.schema.shape.productId.optional(),
+});
+const ProductChange = z
+  .object({ name: z.string().min(1).max(200), price: z.number().nonnegative() })
+  .partial();
 
 /**
  * The catalog: owns products and their prices, and shows whether each can be
@@ -53,10 +62,17 @@ export function productsService({ bus }: ServiceDeps): Service {
         async handle({ body }) {
           const input = parseBody(NewProduct, body);
           const productId = input.productId ?? `p-${randomUUID().slice(0, 8)}`;
-          if (products.has(productId)) throw new HttpError(409, 'PRODUCT_EXISTS', `Product ${productId} exists`);
+          if (products.has(productId))
+            throw new HttpError(409, 'PRODUCT_EXISTS', `Product ${productId} exists`);
           const data = { ...input, productId };
           await bus.publish(ProductCreated, data);
-          const product = { productId, name: data.name, price: data.price, currency: data.currency.toUpperCase(), available: data.initialStock > 0 };
+          const product = {
+            productId,
+            name: data.name,
+            price: data.price,
+            currency: data.currency.toUpperCase(),
+            available: data.initialStock > 0,
+          };
           products.set(productId, product);
           return { status: 201, json: product };
         },

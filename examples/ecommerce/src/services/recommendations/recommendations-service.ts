@@ -11,9 +11,12 @@ export function recommendationsService({ bus }: ServiceDeps): Service {
     const counts = new Map<string, number>();
     for (const products of productsByUser.values()) {
       if (!products.has(productId)) continue;
-      for (const other of products) if (other !== productId) counts.set(other, (counts.get(other) ?? 0) + 1);
+      for (const other of products)
+        if (other !== productId) counts.set(other, (counts.get(other) ?? 0) + 1);
     }
-    return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id, users]) => ({ productId: id, users }));
+    return [...counts]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([id, users]) => ({ productId: id, users }));
   };
 
   return {
@@ -37,7 +40,9 @@ export function recommendationsService({ bus }: ServiceDeps): Service {
       {
         method: 'GET',
         path: '/recommendations/:productId',
-        handle: async ({ params }) => ({ json: { productId: params.productId, alsoAdded: alsoAdded(params.productId as string) } }),
+        handle: async ({ params }) => ({
+          json: { productId: params.productId, alsoAdded: alsoAdded(params.productId as string) },
+        }),
       },
     ],
   };

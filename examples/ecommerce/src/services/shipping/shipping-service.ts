@@ -40,11 +40,19 @@ export function shippingService({ bus }: ServiceDeps): Service {
     later(async () => {
       if (shipment.status !== 'started') return;
       shipment.status = 'in_transit';
-      await bus.publish(ShipmentUpdated, { orderId, shipmentId, status: 'in_transit' }, { correlationId });
+      await bus.publish(
+        ShipmentUpdated,
+        { orderId, shipmentId, status: 'in_transit' },
+        { correlationId },
+      );
       later(async () => {
         if (shipment.status !== 'in_transit') return;
         shipment.status = 'delivered';
-        await bus.publish(ShipmentUpdated, { orderId, shipmentId, status: 'delivered' }, { correlationId });
+        await bus.publish(
+          ShipmentUpdated,
+          { orderId, shipmentId, status: 'delivered' },
+          { correlationId },
+        );
         await bus.publish(ShipmentCompleted, { orderId, shipmentId }, { correlationId });
       });
     });
@@ -83,7 +91,8 @@ export function shippingService({ bus }: ServiceDeps): Service {
         path: '/shipments/:orderId',
         async handle({ params }) {
           const shipment = shipments.get(params.orderId as string);
-          if (!shipment) throw new HttpError(404, 'UNKNOWN_SHIPMENT', `No shipment for ${params.orderId}`);
+          if (!shipment)
+            throw new HttpError(404, 'UNKNOWN_SHIPMENT', `No shipment for ${params.orderId}`);
           return { json: shipment };
         },
       },
