@@ -40,7 +40,8 @@ const RANK: Record<OrderSummary['status'], number> = {
  * The order-summary read model (CQRS): one document per order, built only
  * from events, so it can be thrown away and rebuilt by replaying the log.
  * Events of one order arrive in order per channel but not across channels, so
- * a status only moves forward, and an event seen twice is applied once.
+ * a status only moves forward (from OrderUpdated or from the payment and
+ * shipment facts, whichever comes first), and an event seen twice is applied once.
  */
 export class OrderSummaryProjection {
   private readonly summaries = new Map<string, OrderSummary>();
@@ -93,6 +94,7 @@ export class OrderSummaryProjection {
       }),
       this.about(PaymentProcessed, (summary, event) => {
         summary.paymentId = event.data.paymentId;
+        this.advance(summary, 'processing');
       }),
       this.about(PaymentFailed, (summary, event) => {
         summary.problem = `payment failed: ${event.data.reason}`;
@@ -102,12 +104,14 @@ export class OrderSummaryProjection {
       }),
       this.about(ShipmentStarted, (summary, event) => {
         summary.shipment ??= { shipmentId: event.data.shipmentId, status: 'started' };
+        this.advance(summary, 'shipped');
       }),
       this.about(ShipmentUpdated, (summary, event) => {
         summary.shipment = { shipmentId: event.data.shipmentId, status: event.data.status };
       }),
       this.about(ShipmentCompleted, (summary, event) => {
         summary.shipment = { shipmentId: event.data.shipmentId, status: 'delivered' };
+        this.advance(summary, 'delivered');
       }),
     ];
   }
