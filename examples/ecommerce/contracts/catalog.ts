@@ -41,7 +41,7 @@ export const catalog = defineCatalog({
     {
       contract: ProductUpdated,
       producer: 'products',
-      consumers: ['orders', 'cart'],
+      consumers: ['orders'],
     },
     { contract: ProductDeleted, producer: 'products', consumers: ['orders', 'cart', 'inventory'] },
     {
@@ -61,7 +61,11 @@ export const catalog = defineCatalog({
       },
     },
     { contract: OrderUpdated, producer: 'orders', consumers: [ORDER_SUMMARY] },
-    { contract: OrderCancelled, producer: 'orders', consumers: ['inventory', ORDER_SUMMARY] },
+    {
+      contract: OrderCancelled,
+      producer: 'orders',
+      consumers: ['inventory', 'orders', ORDER_SUMMARY],
+    },
     { contract: CustomerCreated, producer: 'customers', consumers: ['orders'] },
     { contract: CustomerUpdated, producer: 'customers', consumers: ['orders'] },
     { contract: CustomerDeleted, producer: 'customers', consumers: ['orders'] },
@@ -107,7 +111,7 @@ export const catalog = defineCatalog({
     {
       contract: InventoryReservationFailed,
       producer: 'inventory',
-      consumers: ['order-saga'],
+      consumers: ['order-saga', ORDER_SUMMARY],
       kind: 'reply',
     },
     {
