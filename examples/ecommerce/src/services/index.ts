@@ -1,6 +1,7 @@
 import { eventFeedService } from '../feed/event-feed';
 import type { ServiceFactory } from '../platform/service';
 import { orderSummaryService } from '../read-model/order-summary-service';
+import { webService } from '../web/web-service';
 import { analyticsService } from './analytics/analytics-service';
 import { cartService } from './cart/cart-service';
 import { customersService } from './customers/customers-service';
@@ -24,6 +25,7 @@ export const SERVICES = {
   orders: ordersService,
   'order-summary': orderSummaryService,
   'event-feed': eventFeedService,
+  web: webService,
 } satisfies Record<string, ServiceFactory>;
 
 export type ServiceName = keyof typeof SERVICES;
