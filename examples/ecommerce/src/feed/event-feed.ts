@@ -73,6 +73,8 @@ export function eventFeedService({ bus }: ServiceDeps): Service & {
             'cache-control': 'no-cache',
             connection: 'keep-alive',
           });
+          // Open the stream now: on a quiet shop the first event may be long in coming.
+          res.flushHeaders();
           const write = (entry: FeedEntry) => res.write(`data: ${JSON.stringify(entry)}\n\n`);
           for (const entry of entries) write(entry);
           const stop = (() => {
