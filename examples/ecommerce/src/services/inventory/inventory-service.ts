@@ -1,4 +1,4 @@
-import { on } from '@edakit/core';
+import { type HandlerContext, on } from '@edakit/core';
 import { z } from 'zod';
 import {
   InventoryReservationFailed,
@@ -23,6 +23,12 @@ const Restock = z.object({ stock: z.number().int().nonnegative() });
  */
 export function inventoryService({ bus }: ServiceDeps): Service {
   const stock = new Stock();
+  /** Puts an order's reservation back and announces each change; nothing if none is held. */
+  const release = async (orderId: string, ctx: HandlerContext) => {
+    for (const change of stock.release(orderId)) {
+      await ctx.publish(InventoryUpdated, { ...change, reason: 'released', orderId });
+    }
+  };
 
   return {
     name: 'inventory',
@@ -51,25 +57,9 @@ export function inventoryService({ bus }: ServiceDeps): Service {
             }
             await ctx.publish(InventoryReserved, { orderId });
           }),
-          on(ReleaseInventory, async (command, ctx) => {
-            for (const change of stock.release(command.data.orderId)) {
-              await ctx.publish(InventoryUpdated, {
-                ...change,
-                reason: 'released',
-                orderId: command.data.orderId,
-              });
-            }
-          }),
+          on(ReleaseInventory, (command, ctx) => release(command.data.orderId, ctx)),
           // An order cancelled after its saga (or by hand) gives its stock back too; once only.
-          on(OrderCancelled, async (event, ctx) => {
-            for (const change of stock.release(event.data.orderId)) {
-              await ctx.publish(InventoryUpdated, {
-                ...change,
-                reason: 'released',
-                orderId: event.data.orderId,
-              });
-            }
-          }),
+          on(OrderCancelled, (event, ctx) => release(event.data.orderId, ctx)),
         ],
       });
     },
