@@ -2,7 +2,7 @@ import { createBus, type Transport } from '@edakit/core';
 import type { Config } from './config';
 import { type HttpServer, type Route, serve } from './http';
 import type { Service, ServiceFactory } from './service';
-import { createTransport } from './transport';
+import { createTransport, whenConsuming } from './transport';
 
 export interface HostOptions {
   readonly config: Config;
@@ -22,8 +22,8 @@ export interface Host {
 
 /**
  * Runs services in this process: one transport, a bus per service, one HTTP
- * server for all their routes. Stops in reverse order, then closes the
- * transport.
+ * server for all their routes, served once every consumer group consumes.
+ * Stops in reverse order, then closes the transport.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
   const { config } = options;
@@ -52,6 +52,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
       started.push({ service, stopBus: () => bus.stop() });
       services.set(name, service);
     }
+    // Ready means consuming: a Kafka group takes a moment to join after it subscribed.
+    await whenConsuming(transport);
     const routes = [
       ...[...services.values()].flatMap((s) => s.routes),
       ...(options.extraRoutes?.(services) ?? []),
