@@ -15,6 +15,18 @@ export interface OrderStores {
   close(): Promise<void>;
 }
 
+/** Where the orders service keeps its state over a broker: every name carries the namespace. */
+export function orderStoreNames(namespace: string) {
+  return {
+    /** PostgreSQL: the orders. */
+    ordersTable: `${namespace}_orders`,
+    /** PostgreSQL: the outbox (and its `_sequences` and `_leases` tables). */
+    outboxTable: `${namespace}_order_outbox`,
+    /** Redis: every key of the saga store (instances, timers, the saga's outbox). */
+    sagaPrefix: `${namespace}:saga:{orders}:`,
+  };
+}
+
 /**
  * Memory stores on the memory transport (nothing survives the process, as
  * nothing on that transport does); PostgreSQL for orders and Redis for the
@@ -29,14 +41,12 @@ export async function openOrderStores(config: Config, bus: Bus): Promise<OrderSt
       close: async () => {},
     };
   }
+  const names = orderStoreNames(config.SHOP_NAMESPACE);
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 5 });
   const redis = new Redis(config.REDIS_URL, failFastRedisOptions);
   try {
-    const orders = await PostgresOrderRepository.open(pool, bus, config.SHOP_NAMESPACE);
-    const sagas = await RedisSagaStore.open({
-      client: redis,
-      prefix: `${config.SHOP_NAMESPACE}:saga:{orders}:`,
-    });
+    const orders = await PostgresOrderRepository.open(pool, bus, names);
+    const sagas = await RedisSagaStore.open({ client: redis, prefix: names.sagaPrefix });
     return {
       orders,
       sagas,

@@ -44,11 +44,15 @@ export class PostgresOrderRepository implements OrderRepository {
     this.commits = postgres.commits;
   }
 
-  /** Creates the tables if needed. `namespace` prefixes them (one shop per namespace). */
-  static async open(pool: Pool, bus: Bus, namespace: string): Promise<PostgresOrderRepository> {
-    const postgres = createPostgresOutbox({ pool, bus, table: `${namespace}_order_outbox` });
+  /** Creates the tables if needed (their names carry the shop's namespace). */
+  static async open(
+    pool: Pool,
+    bus: Bus,
+    tables: { readonly ordersTable: string; readonly outboxTable: string },
+  ): Promise<PostgresOrderRepository> {
+    const postgres = createPostgresOutbox({ pool, bus, table: tables.outboxTable });
     await postgres.migrate();
-    const table = `${namespace}_orders`;
+    const table = tables.ordersTable;
     await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
       order_id text PRIMARY KEY,
       customer_id text NOT NULL,
