@@ -17,6 +17,20 @@ const environment = z.object({
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _')
     .default('shop'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  /**
+   * For `npm run service -- gateway`: the base URLs of the service processes,
+   * comma-separated; the gateway forwards each request to the one serving its route.
+   */
+  SHOP_UPSTREAMS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((url) => url.trim().replace(/\/+$/, ''))
+        .filter((url) => url !== ''),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .default([]),
   /** A payment above this amount is declined (the scenario's failing order). */
   PAYMENT_LIMIT: z.coerce.number().positive().default(1_000),
 });
