@@ -77,7 +77,14 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
   return {
     name: 'order-summary',
     async start() {
-      subscription = follow(live, 'order-summary');
+      // The projection lives in memory: a restarted process must read the whole log again,
+      // not carry on from the offsets its previous life committed. Where the broker keeps a
+      // log, each start is a new group (Kafka expires the old ones' offsets); RabbitMQ keeps
+      // none, so there the group stays and the model holds what arrived since it first ran.
+      subscription = follow(
+        live,
+        config.TRANSPORT === 'rabbitmq' ? 'order-summary' : `order-summary-${Date.now()}`,
+      );
     },
     async stop() {
       await rebuilding?.catch(() => undefined);
