@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { Subscription } from '@edakit/core';
+import { on, type Subscription } from '@edakit/core';
 import { HttpError } from '../platform/http';
 import type { Service, ServiceDeps } from '../platform/service';
+import { EventArchive, orderSummaryArchiveTable } from './event-archive';
 import { OrderSummaryProjection } from './order-summary';
 
 /** A rebuild is caught up when it has seen what the live model has and nothing moved for this long. */
@@ -18,14 +19,17 @@ export interface RebuildReport {
 }
 
 /**
- * Serves the order-summary read model. POST /order-summaries/rebuild replays
- * the whole log into a fresh projection (a new consumer group reading from
- * the earliest offset), compares it with the live one and takes its place.
- * RabbitMQ queues keep no log to replay, so there it answers 409.
+ * Serves the order-summary read model. POST /order-summaries/rebuild builds a
+ * fresh projection from every event so far, compares it with the live one and
+ * takes its place. Where the broker keeps a log (Kafka, memory) the replay is
+ * a new consumer group from the earliest offset; RabbitMQ keeps none, so
+ * there the service archives each event in PostgreSQL before applying it and
+ * replays the archive (at start too: the model lives in memory).
  */
 export function orderSummaryService({ bus, config }: ServiceDeps): Service {
   let live = new OrderSummaryProjection();
   let subscription: Subscription | undefined;
+  let archive: EventArchive | undefined;
   let rebuilds = 0;
   let rebuilding: Promise<RebuildReport> | undefined;
 
@@ -37,7 +41,15 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
       handlers: projection.handlers(),
     });
 
-  const rebuild = async (): Promise<RebuildReport> => {
+  const report = (fresh: OrderSummaryProjection, equal: boolean, started: number) => ({
+    orders: fresh.list().length,
+    events: fresh.eventsApplied,
+    equal,
+    ms: Date.now() - started,
+  });
+
+  /** Kafka and memory: a new group reads the log from the start until it has caught up. */
+  const rebuildFromLog = async (): Promise<RebuildReport> => {
     const started = Date.now();
     const fresh = new OrderSummaryProjection();
     rebuilds += 1;
@@ -58,12 +70,7 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
         live = fresh;
         subscription = next;
         await previous?.stop(5_000);
-        return {
-          orders: fresh.list().length,
-          events: fresh.eventsApplied,
-          equal,
-          ms: Date.now() - started,
-        };
+        return report(fresh, equal, started);
       }
     }
     await next.stop(5_000);
@@ -74,20 +81,54 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
     );
   };
 
+  /**
+   * RabbitMQ: replays the archive. An event is archived before the live model
+   * applies it, so the replay may be a step ahead: replay again (idempotent)
+   * until both agree or the live model stops moving.
+   */
+  const rebuildFromArchive = async (from: EventArchive): Promise<RebuildReport> => {
+    const started = Date.now();
+    const fresh = new OrderSummaryProjection();
+    let equal = false;
+    while (!equal && Date.now() - started < SETTLE_MS * 10) {
+      await from.replay((event) => fresh.apply(event));
+      equal = isDeepStrictEqual(fresh.list(), live.list());
+      if (!equal) await sleep(SETTLE_MS / 5);
+    }
+    live = fresh; // the subscription applies to whichever projection is live
+    return report(fresh, equal, started);
+  };
+
   return {
     name: 'order-summary',
     async start() {
-      // The projection lives in memory: a restarted process must read the whole log again,
-      // not carry on from the offsets its previous life committed. Where the broker keeps a
-      // log, each start is a new group (Kafka expires the old ones' offsets); RabbitMQ keeps
-      // none, so there the group stays and the model holds what arrived since it first ran.
-      subscription = follow(
-        live,
-        config.TRANSPORT === 'rabbitmq' ? 'order-summary' : `order-summary-${Date.now()}`,
-      );
+      if (config.TRANSPORT === 'rabbitmq') {
+        const kept = await EventArchive.open(
+          config.DATABASE_URL,
+          orderSummaryArchiveTable(config.SHOP_NAMESPACE),
+        );
+        archive = kept;
+        await kept.replay((event) => live.apply(event));
+        subscription = bus.subscribe({
+          group: 'order-summary',
+          concurrency: 16,
+          handlers: live.handlers().map(({ contract }) =>
+            on(contract, async (event) => {
+              await kept.append(event);
+              live.apply(event);
+            }),
+          ),
+        });
+        return;
+      }
+      // The projection lives in memory: a restarted process reads the whole log again
+      // under a group of its own, instead of carrying on from its previous life's offsets
+      // (Kafka expires the offsets of groups nobody uses).
+      subscription = follow(live, `order-summary-${Date.now()}`);
     },
     async stop() {
       await rebuilding?.catch(() => undefined);
+      await archive?.close();
     },
     routes: [
       {
@@ -109,14 +150,7 @@ export function orderSummaryService({ bus, config }: ServiceDeps): Service {
         method: 'POST',
         path: '/order-summaries/rebuild',
         async handle() {
-          if (config.TRANSPORT === 'rabbitmq') {
-            throw new HttpError(
-              409,
-              'REPLAY_UNSUPPORTED',
-              'RabbitMQ queues keep no log to replay; rebuild on Kafka or the memory transport',
-            );
-          }
-          rebuilding ??= rebuild().finally(() => {
+          rebuilding ??= (archive ? rebuildFromArchive(archive) : rebuildFromLog()).finally(() => {
             rebuilding = undefined;
           });
           return { json: await rebuilding };

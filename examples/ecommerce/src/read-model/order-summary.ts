@@ -1,4 +1,4 @@
-import { type ConsumedEvent, type HandlerBinding, on } from '@edakit/core';
+import { type AnyEventContract, type ConsumedEvent, type HandlerBinding, on } from '@edakit/core';
 import {
   InventoryReservationFailed,
   OrderCancelled,
@@ -66,8 +66,28 @@ export class OrderSummaryProjection {
 
   /** The handlers that feed the projection; subscribe them under any group. */
   handlers(): HandlerBinding[] {
+    return this.bindings;
+  }
+
+  /** Applies one event (as a handler would receive it), e.g. replayed from an archive. */
+  apply(event: ConsumedEvent<AnyEventContract>): void {
+    this.appliers.get(event.type)?.(event as ConsumedEvent<never>);
+  }
+
+  private readonly appliers = new Map<string, (event: ConsumedEvent<never>) => void>();
+  private readonly bindings: HandlerBinding[] = this.build();
+
+  private register<C extends AnyEventContract>(
+    contract: C,
+    apply: (event: ConsumedEvent<C>) => void,
+  ): HandlerBinding<C> {
+    this.appliers.set(contract.type, apply as (event: ConsumedEvent<never>) => void);
+    return on(contract, apply);
+  }
+
+  private build(): HandlerBinding[] {
     return [
-      on(OrderCreated, (event) => {
+      this.register(OrderCreated, (event) => {
         if (!this.once(event)) return;
         const { orderId, customerId, lines, total, currency } = event.data;
         this.summaries.set(orderId, {
@@ -82,7 +102,7 @@ export class OrderSummaryProjection {
           problem: null,
           timeline: [{ id: event.id, type: event.type }],
         });
-        for (const waiting of this.early.get(orderId) ?? []) this.replay(waiting);
+        for (const waiting of this.early.get(orderId) ?? []) this.apply(waiting);
         this.early.delete(orderId);
       }),
       this.about(OrderUpdated, (summary, event) => this.advance(summary, event.data.status)),
@@ -116,9 +136,7 @@ export class OrderSummaryProjection {
     ];
   }
 
-  private readonly replays = new Map<string, (event: ConsumedEvent<never>) => void>();
-
-  private about<C extends Parameters<typeof on>[0]>(
+  private about<C extends AnyEventContract>(
     contract: C,
     apply: (summary: OrderSummary, event: ConsumedEvent<C>) => void,
   ): HandlerBinding<C> {
@@ -137,12 +155,7 @@ export class OrderSummaryProjection {
       summary.timeline.push({ id: event.id, type: event.type });
       summary.timeline.sort((a, b) => a.id.localeCompare(b.id));
     };
-    this.replays.set(contract.type, handle as (event: ConsumedEvent<never>) => void);
-    return on(contract, handle);
-  }
-
-  private replay(event: ConsumedEvent<never>): void {
-    this.replays.get(event.type)?.(event);
+    return this.register(contract, handle);
   }
 
   private once(event: { id: string }): boolean {

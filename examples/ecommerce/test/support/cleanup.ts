@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import type { Config } from '../../src/platform/config';
 import { RABBITMQ_RETRY_TIERS_MS } from '../../src/platform/transport';
+import { orderSummaryArchiveTable } from '../../src/read-model/event-archive';
 import { SERVICES } from '../../src/services';
 import { orderStoreNames } from '../../src/services/orders/order-stores';
 
@@ -15,7 +16,13 @@ const GROUPS = [...Object.keys(SERVICES), 'saga.order'];
 
 async function dropPostgres(config: Config): Promise<void> {
   const { ordersTable, outboxTable } = orderStoreNames(config.SHOP_NAMESPACE);
-  const tables = [ordersTable, outboxTable, `${outboxTable}_sequences`, `${outboxTable}_leases`];
+  const tables = [
+    ordersTable,
+    outboxTable,
+    `${outboxTable}_sequences`,
+    `${outboxTable}_leases`,
+    orderSummaryArchiveTable(config.SHOP_NAMESPACE),
+  ];
   const client = new pg.Client({ connectionString: config.DATABASE_URL });
   await client.connect();
   try {
