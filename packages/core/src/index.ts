@@ -93,6 +93,15 @@ export { InMemoryTransport, type InMemoryTransportOptions } from './memory/in-me
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker';
 export { type IdempotencyOptions, idempotency } from './middleware/idempotency';
 export { composeMiddleware, type Middleware } from './middleware/middleware';
+// Observers: what metrics and tracing watch
+export type {
+  BusObserver,
+  DeadLetterObservation,
+  HandlerObservation,
+  PublishObservation,
+  RetryObservation,
+} from './observability/bus-observer';
+export type { SagaObserver } from './observability/saga-observer';
 export {
   decideFailure,
   describeFailure,

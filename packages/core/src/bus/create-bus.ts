@@ -9,6 +9,8 @@ import { PublishError } from '../errors/handling-errors';
 import { InvalidOptionsError, InvalidStateError } from '../errors/usage-errors';
 import type { ContextPublish } from '../handler/handler';
 import { silentLogger } from '../logging/logger';
+import type { BusObserver } from '../observability/bus-observer';
+import { ObserverSet } from '../observability/observer-set';
 import type { OutgoingMessage, TransportHealth } from '../transport/transport';
 import type { BusOptions, StopOptions, SubscribeOptions } from './bus-options';
 import { Subscription } from './subscription';
@@ -22,6 +24,8 @@ export interface PreparedEvent<C extends AnyEventContract = AnyEventContract> {
 export interface BusHealth {
   readonly status: TransportHealth['status'];
   readonly state: BusState;
+  /** The transport's `name`: kafka, rabbitmq, memory. */
+  readonly transportName: string;
   readonly transport: TransportHealth;
   readonly subscriptions: ReadonlyArray<{
     readonly group: string;
@@ -60,6 +64,11 @@ export interface Bus {
   /** Adds a consumer group; it starts with the bus (or now, if the bus runs). */
   subscribe(options: SubscribeOptions): Subscription;
   health(): Promise<BusHealth>;
+  /**
+   * Attaches an observer (metrics, tracing) to publishes, handler attempts,
+   * retries and dead letters; returns the function that detaches it.
+   */
+  observe(observer: BusObserver): () => void;
 }
 
 /**
@@ -84,6 +93,7 @@ export function createBus(options: BusOptions): Bus {
   const registry = new ContractRegistry(options.contracts);
   const logger = options.logger ?? silentLogger;
   const subscriptions: Subscription[] = [];
+  const observers = new ObserverSet();
   let state: BusState = 'idle';
   let connecting: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
@@ -119,12 +129,21 @@ export function createBus(options: BusOptions): Bus {
   const publishBatch = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
     assertOpen('publish');
     if (events.length === 0) return [];
+    const observed = observers.active;
+    const startedAt = observed ? performance.now() : 0;
     try {
       // Inside the try: a transport that cannot connect (down, bad credentials)
       // fails the publish with the same typed error as a refused publish.
       await connect();
       await transport.publish(events.map((event) => event.outgoing));
     } catch (error) {
+      if (observed) {
+        observers.publish({
+          events: events.map((event) => event.envelope),
+          durationMs: performance.now() - startedAt,
+          error,
+        });
+      }
       if (EdakitError.isInstance(error)) throw error;
       const first = events[0]?.envelope;
       throw new PublishError(
@@ -140,7 +159,11 @@ export function createBus(options: BusOptions): Bus {
         },
       );
     }
-    return events.map((event) => event.envelope);
+    const envelopes = events.map((event) => event.envelope);
+    if (observed) {
+      observers.publish({ events: envelopes, durationMs: performance.now() - startedAt });
+    }
+    return envelopes;
   };
 
   const publish = async <C extends AnyEventContract>(
@@ -231,6 +254,7 @@ export function createBus(options: BusOptions): Bus {
         defaultRetry: options.retry,
         maxMessageBytes: options.maxMessageBytes,
         publishFrom,
+        observers,
       });
       subscriptions.push(subscription);
       if (state === 'started' || state === 'starting') {
@@ -255,7 +279,16 @@ export function createBus(options: BusOptions): Bus {
       ) {
         status = 'degraded';
       }
-      return { status, state, transport: transportHealth, subscriptions: subscriptionStates };
+      return {
+        status,
+        state,
+        transportName: transport.name,
+        transport: transportHealth,
+        subscriptions: subscriptionStates,
+      };
+    },
+    observe(observer) {
+      return observers.add(observer);
     },
   };
   return bus;

@@ -4,9 +4,11 @@ import type { ContractRegistry } from '../contract/registry';
 import { FailureHeaders } from '../dead-letter/failure-headers';
 import type { EventEnvelope } from '../envelope/event-envelope';
 import { UnknownEventError } from '../errors/decode-errors';
+import { ErrorCodes } from '../errors/error-codes';
 import { HandlerTimeoutError } from '../errors/handling-errors';
 import type { ContextPublish, HandlerContext } from '../handler/handler';
 import type { Logger } from '../logging/logger';
+import type { ObserverSet } from '../observability/observer-set';
 import { decideFailure, describeFailure } from '../retry/failure-outcome';
 import type { RetryPolicy } from '../retry/retry-policy';
 import { ack, release, type SettleOutcome } from '../transport/settle-outcome';
@@ -24,6 +26,8 @@ export interface DeliveryHandlerOptions {
   readonly unknownEvents: 'deadLetter' | 'ignore';
   readonly logger: Logger;
   readonly publishFrom: (event: EventEnvelope) => ContextPublish;
+  /** Told about every attempt, retry and dead letter, when any is attached. */
+  readonly observers: ObserverSet;
 }
 
 /**
@@ -89,6 +93,8 @@ export async function handleDelivery(
     const previousAttempts = Number(headers[FailureHeaders.attempts] ?? 0) || 0;
     let failures: Failure[] | undefined;
     let attempt = 0;
+    const { observers } = options;
+    const observed = observers.active;
     while (pending.length > 0 && attempt < policy.attemptsPerDelivery) {
       attempt++;
       failures = undefined;
@@ -97,6 +103,7 @@ export async function handleDelivery(
       for (const handler of pending) {
         if (signal.aborted) return release;
         const event = events[handlers.indexOf(handler)] as EventEnvelope;
+        const startedAt = observed ? performance.now() : 0;
         try {
           const context: HandlerContext = {
             group,
@@ -114,6 +121,16 @@ export async function handleDelivery(
               : runWithTimeout(handler, event, context, options.handlerTimeoutMs);
           // A handler that finished synchronously costs no promise and no extra tick.
           if (isThenable(running)) await running;
+          if (observed) {
+            observers.handlerAttempt({
+              group,
+              handler: handler.name,
+              type: handler.contract.type,
+              channel: delivery.channel,
+              attempt: previousAttempts + attempt,
+              durationMs: performance.now() - startedAt,
+            });
+          }
           // Only a sibling's failure needs the list; a lone handler's success is an ack.
           if (pending.length > 1) {
             if (succeeded === undefined) succeeded = [handler.name];
@@ -122,6 +139,17 @@ export async function handleDelivery(
         } catch (error) {
           // A stop that interrupted the handler is not the event's fault.
           if (signal.aborted) return release;
+          if (observed) {
+            observers.handlerAttempt({
+              group,
+              handler: handler.name,
+              type: handler.contract.type,
+              channel: delivery.channel,
+              attempt: previousAttempts + attempt,
+              durationMs: performance.now() - startedAt,
+              error,
+            });
+          }
           if (failures === undefined) failures = [{ handler, error }];
           else failures.push({ handler, error });
         }
@@ -140,6 +168,18 @@ export async function handleDelivery(
           permanent.handler.name,
           succeeded,
         );
+      if (observed && attempt < policy.attemptsPerDelivery) {
+        for (const failure of failures) {
+          observers.retry({
+            group,
+            handler: failure.handler.name,
+            type: failure.handler.contract.type,
+            channel: delivery.channel,
+            kind: 'immediate',
+            error: failure.error,
+          });
+        }
+      }
     }
     const last = failures?.[failures.length - 1];
     if (pending.length === 0 || !last) return ack;
@@ -203,6 +243,7 @@ function fail(
     const all = JSON.stringify([...new Set([...handledBefore, ...handled])]);
     (outcome.headers as Record<string, string>)[FailureHeaders.handledBy] = all;
   }
+  if (options.observers.active) observeOutcome(options, outcome, delivery, raw, error, handler);
   logOutcome(logger, outcome, error, {
     group,
     handler,
@@ -212,6 +253,26 @@ function fail(
     correlationId: raw?.correlationid,
   });
   return outcome;
+}
+
+/** Tells the observers about a delayed retry or a dead letter. */
+function observeOutcome(
+  options: DeliveryHandlerOptions,
+  outcome: SettleOutcome,
+  delivery: Delivery,
+  raw: RawEvent | undefined,
+  error: unknown,
+  handler: string | undefined,
+): void {
+  // Only a type some contract declares: anything else on the wire is unbounded.
+  const type = raw !== undefined && options.registry.has(raw.type) ? raw.type : undefined;
+  const common = { group: options.group, handler, type, channel: delivery.channel, error };
+  if (outcome.type === 'retry') {
+    options.observers.retry({ ...common, kind: 'delayed', delayMs: outcome.delayMs });
+  } else if (outcome.type === 'deadLetter') {
+    const reason = outcome.headers[FailureHeaders.deadLetterReason] ?? ErrorCodes.NON_RETRYABLE;
+    options.observers.deadLetter({ ...common, reason });
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { InvalidOptionsError } from '../errors/usage-errors';
 import type { ContextPublish } from '../handler/handler';
 import type { Logger } from '../logging/logger';
 import type { Middleware } from '../middleware/middleware';
+import type { ObserverSet } from '../observability/observer-set';
 import { type RetryOptions, resolveRetryPolicy } from '../retry/retry-policy';
 import type { Delivery, Transport, TransportConsumer } from '../transport/transport';
 import type { SubscribeOptions } from './bus-options';
@@ -21,6 +22,7 @@ export interface SubscriptionDependencies {
   readonly defaultRetry: RetryOptions | undefined;
   readonly maxMessageBytes: number | undefined;
   readonly publishFrom: (event: EventEnvelope) => ContextPublish;
+  readonly observers: ObserverSet;
 }
 
 /** One consumer group of a bus: its handlers, policy and running consumer. */
@@ -84,6 +86,7 @@ export class Subscription {
       unknownEvents: options.unknownEvents ?? 'deadLetter',
       logger: dependencies.logger,
       publishFrom: dependencies.publishFrom,
+      observers: dependencies.observers,
     };
   }
 

@@ -1,0 +1,15 @@
+/**
+ * What a saga runtime reports, for metrics: `prometheusMetrics().saga`
+ * implements it. Every method is optional; what it throws is ignored.
+ */
+export interface SagaObserver {
+  /** A new instance of `saga` started. */
+  onSagaStarted?(observation: { readonly saga: string }): void;
+  /** An instance finished: every step succeeded, or it compensated. */
+  onSagaFinished?(observation: {
+    readonly saga: string;
+    readonly status: 'completed' | 'compensated';
+  }): void;
+  /** A timer fired: a step's reply deadline passed (`reply`) or a re-send came due (`retry`). */
+  onSagaTimeout?(observation: { readonly saga: string; readonly kind: 'reply' | 'retry' }): void;
+}
