@@ -83,6 +83,23 @@ export {
   type HandlerContext,
   on,
 } from './handler/handler';
+// Health: a plain report and a Node HTTP handler (metrics: @edakit/core/prometheus)
+export {
+  type HealthCheckOptions,
+  type HealthCheckResult,
+  type HealthReport,
+  type HealthThresholds,
+  healthCheck,
+  type OutboxFigures,
+  type OutboxFiguresSource,
+} from './health/health-check';
+export {
+  type HealthHandlerOptions,
+  type HttpRequest,
+  type HttpResponse,
+  healthHandler,
+  type NodeHttpHandler,
+} from './health/health-handler';
 export type { AcquireResult, IdempotencyStore } from './idempotency/idempotency-store';
 export {
   MemoryIdempotencyStore,
@@ -126,6 +143,8 @@ export {
 export { ack, release, type SettleOutcome } from './transport/settle-outcome';
 // Transport seam (for transport authors)
 export type {
+  BacklogFigure,
+  ConsumerHealth,
   Delivery,
   HealthStatus,
   OutgoingMessage,

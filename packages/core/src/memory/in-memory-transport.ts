@@ -8,6 +8,7 @@ import type {
 } from '../transport/dead-letter-admin';
 import type { SettleOutcome } from '../transport/settle-outcome';
 import type {
+  BacklogFigure,
   OutgoingMessage,
   Transport,
   TransportConsumer,
@@ -33,6 +34,8 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
     member: MemberConsumer;
     stop: () => Promise<void>;
   }>();
+  /** Groups this transport consumed for, reported in health even after their consumer stopped. */
+  private readonly groups = new Set<string>();
   private closed = false;
 
   constructor(options: InMemoryTransportOptions = {}) {
@@ -84,6 +87,7 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
       },
     };
     this.members.add(entry);
+    this.groups.add(subscription.group);
     this.broker.join(
       subscription.group,
       subscription.channels,
@@ -101,9 +105,30 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
   }
 
   async health(): Promise<TransportHealth> {
+    const groups = this.broker.stats();
+    const backlog: BacklogFigure[] = [];
+    for (const group of this.groups) {
+      const figures = groups[group];
+      if (figures === undefined) continue;
+      backlog.push(
+        { kind: 'queue', group, name: group, messages: figures.queued, role: 'work' },
+        {
+          kind: 'queue',
+          group,
+          name: `${group}.dlq`,
+          messages: figures.deadLetters,
+          role: 'dead-letter',
+        },
+      );
+    }
     return {
       status: this.closed ? 'down' : 'up',
-      details: { groups: this.broker.stats() },
+      details: { groups },
+      consumers: [...this.members].map(({ group, member }) => ({
+        group,
+        running: !member.stopping,
+      })),
+      backlog,
     };
   }
 

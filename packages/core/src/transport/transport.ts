@@ -49,9 +49,42 @@ export interface TransportConsumer {
 
 export type HealthStatus = 'up' | 'degraded' | 'down';
 
+/** One consumer group's consumer, as its transport sees it. */
+export interface ConsumerHealth {
+  readonly group: string;
+  /** Consuming now; false when it crashed, lost its channel or is stopping. */
+  readonly running: boolean;
+  readonly lastError?: string | undefined;
+}
+
+/**
+ * Messages waiting for a consumer: the lag of one Kafka partition (after the
+ * group's committed offset) or the messages ready in one queue.
+ */
+export interface BacklogFigure {
+  readonly kind: 'partition' | 'queue';
+  /** The group the messages wait for; absent for a queue no group reads (unroutable messages). */
+  readonly group?: string | undefined;
+  /** Kafka topic or queue name. */
+  readonly name: string;
+  /** Kafka partition (kind `partition`). */
+  readonly partition?: number | undefined;
+  readonly messages: number;
+  /**
+   * `work`: the main topic or queue (what "falling behind" means); `retry`:
+   * events waiting for a delayed retry; `dead-letter`: parked, nobody reads
+   * them; `unroutable`: published to no queue.
+   */
+  readonly role: 'work' | 'retry' | 'dead-letter' | 'unroutable';
+}
+
 export interface TransportHealth {
   readonly status: HealthStatus;
   readonly details: Readonly<Record<string, unknown>>;
+  /** Every consumer of the transport, running or not (a crashed one is not). */
+  readonly consumers?: readonly ConsumerHealth[] | undefined;
+  /** Messages waiting, when the broker can tell (absent while it is unreachable). */
+  readonly backlog?: readonly BacklogFigure[] | undefined;
 }
 
 /**
