@@ -3,7 +3,12 @@ import { packageBuild } from '../../tsup.base';
 
 export default defineConfig(
   packageBuild(
-    { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', demo: 'src/demo.ts' },
-    ['vitest'],
+    {
+      index: 'src/index.ts',
+      'testing/index': 'src/testing/index.ts',
+      'prometheus/index': 'src/prometheus/index.ts',
+      demo: 'src/demo.ts',
+    },
+    ['vitest', 'prom-client'],
   ),
 );

@@ -105,6 +105,10 @@ describe('packed @edakit/core', () => {
       'dist/testing/index.cjs',
       'dist/testing/index.d.ts',
       'dist/testing/index.d.cts',
+      'dist/prometheus/index.js',
+      'dist/prometheus/index.cjs',
+      'dist/prometheus/index.d.ts',
+      'dist/prometheus/index.d.cts',
       'bin/edakit-catalog.mjs',
       'package.json',
     ]) {
@@ -207,4 +211,98 @@ describe('packed @edakit/core', () => {
     );
     expect(result.status, describeFailure(result)).toBe(0);
   });
+
+  it(
+    'answers health without prom-client; @edakit/core/prometheus needs it, then loads and type-checks',
+    () => {
+      // prom-client is an optional peer: npm did not install it.
+      expect(existsSync(join(projectDir, 'node_modules', 'prom-client'))).toBe(false);
+      writeFileSync(
+        join(projectDir, 'health-check.mjs'),
+        [
+          "import { healthCheck } from '@edakit/core';",
+          'console.log((await healthCheck({})).status);',
+          "await import('@edakit/core/prometheus').catch((error) => console.log(error.code));",
+          '',
+        ].join('\n'),
+      );
+      const without = run('node', ['health-check.mjs'], projectDir);
+      expect(without.status, describeFailure(without)).toBe(0);
+      expect(without.stdout.trim().split('\n')).toEqual(['up', 'ERR_MODULE_NOT_FOUND']);
+
+      runOk(
+        'npm',
+        [
+          'install',
+          'prom-client@15',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--no-package-lock',
+        ],
+        projectDir,
+      );
+      const scrape = [
+        'const metrics = prometheusMetrics({ registry: new Registry() });',
+        "metrics.saga.onSagaStarted?.({ saga: 'checkout' });",
+        'metrics.registry.metrics().then((text) => {',
+        '  console.log(text.includes(\'edakit_saga_instances_started_total{saga="checkout"} 1\'));',
+        '  metrics.close();',
+        '});',
+        '',
+      ];
+      writeFileSync(
+        join(projectDir, 'metrics.mjs'),
+        [
+          "import { prometheusMetrics } from '@edakit/core/prometheus';",
+          "import { Registry } from 'prom-client';",
+          ...scrape,
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(projectDir, 'metrics.cjs'),
+        [
+          "const { prometheusMetrics } = require('@edakit/core/prometheus');",
+          "const { Registry } = require('prom-client');",
+          ...scrape,
+        ].join('\n'),
+      );
+      for (const file of ['metrics.mjs', 'metrics.cjs']) {
+        const result = run('node', [file], projectDir);
+        expect(result.status, describeFailure(result)).toBe(0);
+        expect(result.stdout.trim()).toBe('true');
+      }
+
+      const source = [
+        "import { healthHandler, type HealthReport } from '@edakit/core';",
+        "import { metricsHandler, prometheusMetrics, type PrometheusMetrics } from '@edakit/core/prometheus';",
+        '',
+        'export const metrics: PrometheusMetrics = prometheusMetrics();',
+        'export const handlers = [metricsHandler(metrics.registry), healthHandler({})];',
+        "export type Status = HealthReport['status'];",
+        '',
+      ].join('\n');
+      for (const file of ['observe.ts', 'observe-esm.mts', 'observe-cjs.cts']) {
+        writeFileSync(join(projectDir, file), source);
+      }
+      const types = run(
+        'node',
+        [
+          tscBin,
+          '--noEmit',
+          '--module',
+          'node16',
+          '--moduleResolution',
+          'node16',
+          '--strict',
+          'observe.ts',
+          'observe-esm.mts',
+          'observe-cjs.cts',
+        ],
+        projectDir,
+      );
+      expect(types.status, describeFailure(types)).toBe(0);
+    },
+    setupTimeout,
+  );
 });
