@@ -1,4 +1,5 @@
 import {
+  type BacklogFigure,
   type DeadLetter,
   type DeadLetterAdmin,
   type DeadLetterQuery,
@@ -182,7 +183,7 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
 
   async health(): Promise<TransportHealth> {
     const consumers = [...this.consumers].map((consumer) => consumer.state);
-    if (this.closed) return { status: 'down', details: { closed: true, consumers } };
+    if (this.closed) return { status: 'down', details: { closed: true, consumers }, consumers };
     try {
       const admin = await this.admin();
       const cluster = await admin.describeCluster();
@@ -198,9 +199,26 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
           consumers,
           lag,
         },
+        consumers,
+        backlog: Object.entries(lag).flatMap(([group, partitions]) =>
+          partitions.map(
+            (partition): BacklogFigure => ({
+              kind: 'partition',
+              group,
+              name: partition.topic,
+              partition: partition.partition,
+              messages: partition.lag,
+              role: this.isMainTopic(partition.topic) ? 'work' : 'retry',
+            }),
+          ),
+        ),
       };
     } catch (error) {
-      return { status: 'down', details: { error: (error as Error).message, consumers } };
+      return {
+        status: 'down',
+        details: { error: (error as Error).message, consumers },
+        consumers,
+      };
     }
   }
 
@@ -214,6 +232,11 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
     const channels = await this.channelsOf(request);
     await this.ensureTopics(channels, [request.group]);
     return this.deadLetterTopics.redrive(request.group, channels, request.ids);
+  }
+
+  /** A channel's own topic, not one of its retry topics. */
+  private isMainTopic(topic: string): boolean {
+    return this.names.main(this.names.channelOf(topic)) === topic;
   }
 
   /** The query's channel, else every channel that has a DLQ topic (slow on big clusters). */
