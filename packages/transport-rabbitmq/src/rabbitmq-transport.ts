@@ -1,4 +1,5 @@
 import {
+  type BacklogFigure,
   type DeadLetter,
   type DeadLetterAdmin,
   type DeadLetterQuery,
@@ -25,7 +26,7 @@ import { DeadLetterQueues } from './dead-letter-queue';
 import { BrokerUnavailableError } from './errors';
 import { GroupConsumer } from './group-consumer';
 import { type ConnectionRole, ManagedConnection } from './managed-connection';
-import { queueStats } from './queue-stats';
+import { type QueueStats, queueStats } from './queue-stats';
 import {
   type RabbitMqTransportOptions,
   type ResolvedOptions,
@@ -227,12 +228,14 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
     const publishing = this.publishConnection.state;
     const consuming = this.consumeConnection.state;
     const connections = { publish: publishing, consume: consuming };
-    if (this.closing) return { status: 'down', details: { closed: true, broker: this.broker } };
+    if (this.closing) {
+      return { status: 'down', details: { closed: true, broker: this.broker }, consumers };
+    }
     const needed = [
       ...(this.publishUsed ? [publishing] : []),
       ...(consumers.length > 0 ? [consuming] : []),
     ];
-    let queues: Record<string, unknown> | undefined;
+    let queues: Record<string, QueueStats | 'missing'> | undefined;
     let queuesError: string | undefined;
     const model = this.consumeConnection.isConnected
       ? await this.consumeConnection.get().catch(() => undefined)
@@ -262,13 +265,36 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
       ...(queues ? { queues } : {}),
       ...(queuesError ? { queuesError } : {}),
     };
+    const backlog = queues ? this.backlogOf(consumers, queues) : undefined;
     if (needed.length === 0 || needed.every((state) => !state.connected)) {
-      return { status: 'down', details };
+      return { status: 'down', details, consumers, backlog };
     }
     const degraded =
       needed.some((state) => !state.connected || state.blocked) ||
       consumers.some((consumer) => !consumer.running);
-    return { status: degraded ? 'degraded' : 'up', details };
+    return { status: degraded ? 'degraded' : 'up', details, consumers, backlog };
+  }
+
+  /** Ready messages of every queue health read, with the group and role of each. */
+  private backlogOf(
+    consumers: readonly { readonly group: string }[],
+    queues: Readonly<Record<string, QueueStats | 'missing'>>,
+  ): BacklogFigure[] {
+    const figures: BacklogFigure[] = [];
+    const add = (name: string, group: string | undefined, role: BacklogFigure['role']): void => {
+      const stats = queues[name];
+      if (stats === undefined || stats === 'missing') return;
+      figures.push({ kind: 'queue', group, name, messages: stats.messages, role });
+    };
+    for (const { group } of consumers) {
+      add(this.names.queue(group), group, 'work');
+      for (const tier of this.options.retryTiersMs) {
+        add(this.names.retry(group, tier), group, 'retry');
+      }
+      add(this.names.deadLetter(group), group, 'dead-letter');
+    }
+    add(this.names.unroutableQueue, undefined, 'unroutable');
+    return figures;
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
