@@ -16,6 +16,8 @@ describe('package README', () => {
       'payment requested: 5',
       'index.md, order.placed.md, payment.requested.md',
       'AsyncAPI 3.0.0: order.placed.send, order.placed.receive.billing, payment.requested.send, payment.requested.receive.payments',
+      'health: up, ready: true, live: true',
+      'edakit_events_published_total{type="order.placed",status="ok"} 1',
     ]);
   }, 60_000);
 });
