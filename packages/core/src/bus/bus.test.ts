@@ -688,4 +688,33 @@ describe('review findings', () => {
     transport.subscribe = subscribe;
     await bus.stop();
   });
+
+  it('forgets a subscription stopped on its own: health stays up and its group can subscribe again', async () => {
+    const { bus } = setup();
+    const seen: string[] = [];
+    const first = bus.subscribe({
+      group: 'replaced',
+      handlers: [on(OrderPaid, (e) => seen.push(`first ${e.data.orderId}`))],
+    });
+    bus.subscribe({ group: 'other', handlers: [on(OrderPaid, () => {})] });
+    await bus.start();
+    await first.stop(1_000);
+    const health = await bus.health();
+    expect(health.status).toBe('up');
+    expect(health.subscriptions.map((s) => s.group)).toEqual(['other']);
+    bus.subscribe({
+      group: 'replaced',
+      handlers: [on(OrderPaid, (e) => seen.push(`second ${e.data.orderId}`))],
+    });
+    await waitFor(async () => (await bus.health()).subscriptions.every((s) => s.running));
+    await bus.publish(OrderPaid, { orderId: 'o-1' });
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual(['second o-1']);
+    await bus.stop();
+    // A bus stopping keeps its list: its health still names every group, stopped.
+    expect((await bus.health()).subscriptions.map((s) => [s.group, s.running])).toEqual([
+      ['other', false],
+      ['replaced', false],
+    ]);
+  });
 });

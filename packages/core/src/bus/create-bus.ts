@@ -255,6 +255,13 @@ export function createBus(options: BusOptions): Bus {
         maxMessageBytes: options.maxMessageBytes,
         publishFrom,
         observers,
+        // Stopped on its own while the bus runs (a read model replaced by its rebuild): it is
+        // gone, not failed, so health no longer counts it and its group may be subscribed again.
+        stopped: (stopped) => {
+          if (state === 'stopping' || state === 'stopped') return;
+          const index = subscriptions.indexOf(stopped);
+          if (index >= 0) subscriptions.splice(index, 1);
+        },
       });
       subscriptions.push(subscription);
       if (state === 'started' || state === 'starting') {

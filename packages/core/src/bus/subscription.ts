@@ -23,6 +23,8 @@ export interface SubscriptionDependencies {
   readonly maxMessageBytes: number | undefined;
   readonly publishFrom: (event: EventEnvelope) => ContextPublish;
   readonly observers: ObserverSet;
+  /** Told once a stop finished, so the bus forgets a subscription stopped on its own. */
+  readonly stopped?: (subscription: Subscription) => void;
 }
 
 /** One consumer group of a bus: its handlers, policy and running consumer. */
@@ -133,6 +135,8 @@ export class Subscription {
     } finally {
       cancelDeadline();
       this.consumer = undefined;
+      this.starting = undefined;
+      this.dependencies.stopped?.(this);
     }
   }
 }
