@@ -1,6 +1,7 @@
-import { createBus, type Transport } from '@edakit/core';
+import { type Bus, createBus, type Transport } from '@edakit/core';
 import type { Config } from './config';
 import { type HttpServer, type Route, serve } from './http';
+import { operationsRoutes } from './operations';
 import type { Service, ServiceFactory } from './service';
 import { createTransport, whenConsuming } from './transport';
 
@@ -31,6 +32,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const transport = options.transport ?? createTransport(config, `shop-${names.join('-')}`);
   const started: { service: Service; stopBus: () => Promise<void> }[] = [];
   const services = new Map<string, Service>();
+  const buses: Bus[] = [];
   const stopAll = async () => {
     for (const { service, stopBus } of started.reverse()) {
       await stopBus();
@@ -50,12 +52,23 @@ export async function startHost(options: HostOptions): Promise<Host> {
       await service.start();
       await bus.start();
       started.push({ service, stopBus: () => bus.stop() });
+      buses.push(bus);
       services.set(name, service);
     }
     // Ready means consuming: a Kafka group takes a moment to join after it subscribed.
     await whenConsuming(transport);
+    const operations = operationsRoutes({
+      buses,
+      transport,
+      outboxes: Object.fromEntries(
+        [...services.values()].flatMap((s) =>
+          Object.entries(s.outboxes ?? {}).map(([name, source]) => [`${s.name}.${name}`, source]),
+        ),
+      ),
+    });
     const routes = [
       ...[...services.values()].flatMap((s) => s.routes),
+      ...operations.routes,
       ...(options.extraRoutes?.(services) ?? []),
     ];
     const http = await serve(routes, config.PORT);
@@ -65,6 +78,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       services,
       async stop() {
         await http.close();
+        operations.close();
         await stopAll();
       },
     };

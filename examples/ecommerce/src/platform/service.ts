@@ -1,4 +1,4 @@
-import type { Bus, Transport } from '@edakit/core';
+import type { Bus, OutboxFiguresSource, Transport } from '@edakit/core';
 import type { Config } from './config';
 import type { Route } from './http';
 
@@ -16,6 +16,8 @@ export interface ServiceDeps {
 export interface Service {
   readonly name: string;
   readonly routes: readonly Route[];
+  /** Outbox relays whose backlog /health and /metrics report (e.g. `relay`). */
+  readonly outboxes?: Readonly<Record<string, OutboxFiguresSource>>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

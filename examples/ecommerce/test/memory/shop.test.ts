@@ -322,3 +322,45 @@ describe('business rules of the other services', () => {
     }
   });
 });
+
+describe('operations', () => {
+  it('GET /health reports every bus, the transport and the outbox relays; /health/live answers 200', async () => {
+    const health = await api().request<{
+      status: string;
+      ready: boolean;
+      live: boolean;
+      checks: { name: string; status: string }[];
+    }>('GET', '/health');
+    const notUp = health.body.checks.filter((check) => check.status !== 'up');
+    expect({ status: health.status, notUp }).toEqual({ status: 200, notUp: [] });
+    expect(health.body).toMatchObject({ status: 'up', ready: true, live: true });
+    const names = health.body.checks.map((check) => check.name);
+    expect(names).toEqual(expect.arrayContaining(['outbox orders.orders', 'outbox orders.saga']));
+    expect(names.filter((name) => name.startsWith('bus ')).length).toBeGreaterThanOrEqual(11);
+    expect((await api().request('GET', '/health/live')).status).toBe(200);
+  });
+
+  it('GET /metrics counts what the shop published and handled, with bounded labels', async () => {
+    const response = await fetch(`${shop.host.http.url}/metrics`);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .at(-1),
+      );
+    // OrderCreated leaves through the outbox relay (straight to the transport); the legacy
+    // producer's bus and the products' own publishes go through a bus of this process.
+    expect(value('edakit_events_published_total{type="product.created",status="ok"}')).toBe(4);
+    expect(
+      value(
+        'edakit_handler_duration_seconds_count{group="inventory",handler="inventory/inventory.reserve"',
+      ),
+    ).toBeGreaterThanOrEqual(6);
+    expect(value('edakit_outbox_pending{outbox="orders.orders"}')).toBe(0);
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/); // no event id as a label
+  });
+});

@@ -116,6 +116,7 @@ export async function ordersService({ bus, transport, config }: ServiceDeps): Pr
 
   return {
     name: 'orders',
+    outboxes: { orders: relay, saga: saga.relay },
     async start() {
       bus.subscribe({
         group: 'orders',
