@@ -303,5 +303,29 @@ export function describeShopOverBroker(transport: 'kafka' | 'rabbitmq'): void {
         await restarted.stop();
       }
     });
+
+    it('operations: /health is up with every consumer, /metrics shows the broker backlog at 0 once at rest', async () => {
+      const health = await api().request<{
+        status: string;
+        checks: { name: string; status: string }[];
+      }>('GET', '/health');
+      const notUp = health.body.checks.filter((check) => check.status !== 'up');
+      expect({ status: health.status, notUp }).toEqual({ status: 200, notUp: [] });
+      // Kafka groups carry the shop's namespace (`<ns>.orders`); RabbitMQ queues carry it instead.
+      const names = health.body.checks.map((c) =>
+        c.name.replace(`${shop.config.SHOP_NAMESPACE}.`, ''),
+      );
+      expect(names).toEqual(
+        expect.arrayContaining(['consumer orders', 'consumer saga.order', 'outbox orders.orders']),
+      );
+      expect(new Set(names).size).toBe(names.length);
+      const backlog = transport === 'kafka' ? 'edakit_consumer_lag{' : 'edakit_queue_depth{';
+      const text = await (await fetch(`${shop.host.http.url}/metrics`)).text();
+      const series = text
+        .split('\n')
+        .filter((line) => line.startsWith(backlog) && /group="(\w+\.)?inventory"/.test(line));
+      expect(series.length).toBeGreaterThan(0);
+      expect(series.map((line) => Number(line.split(' ').at(-1)))).toEqual(series.map(() => 0));
+    });
   });
 }

@@ -39,6 +39,41 @@ describe('healthCheck', () => {
     await bus.stop();
   });
 
+  it('lists a transport shared by several buses, and each of its consumers, once, at its worst', async () => {
+    const transport = new InMemoryTransport();
+    const crashed = reporting({
+      status: 'up',
+      details: {},
+      consumers: [
+        { group: 'workers', running: true },
+        { group: 'auditors', running: false, lastError: 'boom' },
+      ],
+    });
+    const first = createBus({ transport, source: '/services/a', closeTransportOnStop: false });
+    const second = createBus({ transport, source: '/services/b', closeTransportOnStop: false });
+    first.subscribe({ group: 'workers', handlers: [on(TaskQueued, () => undefined)] });
+    second.subscribe({ group: 'auditors', handlers: [on(TaskQueued, () => undefined)] });
+    await first.start();
+    await second.start();
+    const report = await healthCheck({ buses: [first, second], transports: [transport, crashed] });
+    expect(report.checks.map((check) => check.name)).toEqual([
+      'bus /services/a',
+      'transport memory',
+      'consumer workers',
+      'consumer auditors',
+      'queue workers',
+      'queue auditors',
+      'bus /services/b',
+    ]);
+    expect(report.checks.find((c) => c.name === 'consumer auditors')).toMatchObject({
+      status: 'down',
+      live: false,
+    });
+    await first.stop();
+    await second.stop();
+    await transport.close();
+  });
+
   it('is down and not ready, but live, before the bus starts and after it stops', async () => {
     const bus = createBus({ transport: new InMemoryTransport(), source: '/services/tasks' });
     const before = await healthCheck({ buses: [bus] });

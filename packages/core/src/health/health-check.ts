@@ -112,7 +112,7 @@ export async function healthCheck(options: HealthCheckOptions): Promise<HealthRe
       }
     }),
   ]);
-  const checks = parts.flat();
+  const checks = mergeByName(parts.flat());
   const status = worst(checks.map((check) => check.status));
   return {
     status,
@@ -244,6 +244,25 @@ function thresholdCheck(
     observed,
     threshold,
   };
+}
+
+/**
+ * One check per name: buses that share a transport each report it and its
+ * consumers, and a report should list each once, at its worst.
+ */
+function mergeByName(checks: readonly HealthCheckResult[]): HealthCheckResult[] {
+  const byName = new Map<string, HealthCheckResult>();
+  for (const check of checks) {
+    const seen = byName.get(check.name);
+    if (
+      seen === undefined ||
+      RANK[check.status] > RANK[seen.status] ||
+      (seen.live && !check.live)
+    ) {
+      byName.set(check.name, check);
+    }
+  }
+  return [...byName.values()];
 }
 
 function unanswered(name: string, error: unknown): HealthCheckResult {
