@@ -7,8 +7,9 @@ export default defineConfig(
       index: 'src/index.ts',
       'testing/index': 'src/testing/index.ts',
       'prometheus/index': 'src/prometheus/index.ts',
+      'opentelemetry/index': 'src/opentelemetry/index.ts',
       demo: 'src/demo.ts',
     },
-    ['vitest', 'prom-client'],
+    ['vitest', 'prom-client', '@opentelemetry/api'],
   ),
 );

@@ -118,6 +118,13 @@ export type {
   PublishObservation,
   RetryObservation,
 } from './observability/bus-observer';
+export type {
+  BatchTraceStart,
+  BusTracing,
+  HandleTraceStart,
+  PublishTrace,
+  PublishTraceStart,
+} from './observability/bus-tracing';
 export type { SagaObserver } from './observability/saga-observer';
 export {
   decideFailure,

@@ -2,6 +2,7 @@ import type { AnyEventContract } from '../contract/event-contract';
 import type { HandlerBinding } from '../handler/handler';
 import type { Logger } from '../logging/logger';
 import type { Middleware } from '../middleware/middleware';
+import type { BusTracing } from '../observability/bus-tracing';
 import type { RetryOptions } from '../retry/retry-policy';
 import type { Transport } from '../transport/transport';
 
@@ -24,6 +25,11 @@ export interface BusOptions {
   /** Close the transport when the bus stops. Default true. */
   readonly closeTransportOnStop?: boolean;
   readonly logger?: Logger;
+  /**
+   * Spans around publishes and handler attempts, with W3C trace context in
+   * every envelope: `openTelemetry()` from `@edakit/core/opentelemetry`. Off by default.
+   */
+  readonly tracing?: BusTracing;
 }
 
 export interface SubscribeOptions {

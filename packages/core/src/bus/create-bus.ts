@@ -9,7 +9,9 @@ import { PublishError } from '../errors/handling-errors';
 import { InvalidOptionsError, InvalidStateError } from '../errors/usage-errors';
 import type { ContextPublish } from '../handler/handler';
 import { silentLogger } from '../logging/logger';
+import type { Middleware } from '../middleware/middleware';
 import type { BusObserver } from '../observability/bus-observer';
+import type { BusTracing, PublishTrace } from '../observability/bus-tracing';
 import { ObserverSet } from '../observability/observer-set';
 import type { OutgoingMessage, TransportHealth } from '../transport/transport';
 import type { BusOptions, StopOptions, SubscribeOptions } from './bus-options';
@@ -94,6 +96,8 @@ export function createBus(options: BusOptions): Bus {
   const logger = options.logger ?? silentLogger;
   const subscriptions: Subscription[] = [];
   const observers = new ObserverSet();
+  const { tracing } = options;
+  const busMiddleware = tracingFirst(tracing, transport.name, options.middleware ?? []);
   let state: BusState = 'idle';
   let connecting: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
@@ -111,14 +115,13 @@ export function createBus(options: BusOptions): Bus {
     if (state === 'stopped') throw new InvalidStateError(`Cannot ${action}: the bus is stopped`);
   };
 
-  const prepare = <C extends AnyEventContract>(
+  /** Wraps valid data in an envelope and encodes it for the transport. */
+  const encode = <C extends AnyEventContract>(
     contract: C,
-    data: EventInput<C>,
-    publishOptions?: PublishOptions,
+    data: EventData<C>,
+    publishOptions: PublishOptions | undefined,
   ): PreparedEvent<C> => {
-    registry.add(contract);
-    const valid = validate(contract, data);
-    const envelope = createEnvelope(contract, valid, options.source, publishOptions);
+    const envelope = createEnvelope(contract, data, options.source, publishOptions);
     const message = encodeEnvelope(envelope, {
       naming: transport.headerNaming,
       maxBytes: options.maxMessageBytes,
@@ -126,9 +129,49 @@ export function createBus(options: BusOptions): Bus {
     return { envelope, outgoing: { channel: contract.channel, type: contract.type, message } };
   };
 
-  const publishBatch = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
-    assertOpen('publish');
-    if (events.length === 0) return [];
+  /** The trace of one event (tracing is on): its context goes into the envelope. */
+  const startTrace = (
+    tracer: BusTracing,
+    operation: 'create' | 'send',
+    contract: AnyEventContract,
+    publishOptions: PublishOptions | undefined,
+  ): { trace: PublishTrace; traced: PublishOptions } => {
+    const trace = tracer.startPublish({
+      operation,
+      type: contract.type,
+      channel: contract.channel,
+      transport: transport.name,
+      traceparent: publishOptions?.traceparent,
+      tracestate: publishOptions?.tracestate,
+    });
+    return {
+      trace,
+      traced: { ...publishOptions, traceparent: trace.traceparent, tracestate: trace.tracestate },
+    };
+  };
+
+  const prepare = <C extends AnyEventContract>(
+    contract: C,
+    data: EventInput<C>,
+    publishOptions?: PublishOptions,
+  ): PreparedEvent<C> => {
+    registry.add(contract);
+    const valid = validate(contract, data);
+    if (tracing === undefined) return encode(contract, valid, publishOptions);
+    const { trace, traced } = startTrace(tracing, 'create', contract, publishOptions);
+    let prepared: PreparedEvent<C>;
+    try {
+      prepared = encode(contract, valid, traced);
+    } catch (error) {
+      trace.end(undefined, error);
+      throw error;
+    }
+    trace.end(prepared.envelope);
+    return prepared;
+  };
+
+  /** Sends prepared events in one transport call, observed; the bus is open and `events` not empty. */
+  const send = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
     const observed = observers.active;
     const startedAt = observed ? performance.now() : 0;
     try {
@@ -166,14 +209,48 @@ export function createBus(options: BusOptions): Bus {
     return envelopes;
   };
 
+  const publishBatch = async (events: readonly PreparedEvent[]): Promise<EventEnvelope[]> => {
+    assertOpen('publish');
+    if (events.length === 0) return [];
+    if (tracing === undefined) return send(events);
+    const trace = tracing.startBatch({
+      events: events.map((event) => event.envelope),
+      channels: [...new Set(events.map((event) => event.outgoing.channel))],
+      transport: transport.name,
+    });
+    try {
+      const envelopes = await send(events);
+      trace.end();
+      return envelopes;
+    } catch (error) {
+      trace.end(error);
+      throw error;
+    }
+  };
+
   const publish = async <C extends AnyEventContract>(
     contract: C,
     data: EventInput<C>,
     publishOptions?: PublishOptions,
   ): Promise<EventEnvelope<EventData<C>, C['type']>> => {
     assertOpen('publish');
-    const prepared = prepare(contract, data, publishOptions);
-    await publishBatch([prepared]);
+    if (tracing === undefined) {
+      const prepared = prepare(contract, data, publishOptions);
+      await send([prepared]);
+      return prepared.envelope;
+    }
+    registry.add(contract);
+    const valid = validate(contract, data);
+    const { trace, traced } = startTrace(tracing, 'send', contract, publishOptions);
+    let prepared: PreparedEvent<C> | undefined;
+    try {
+      prepared = encode(contract, valid, traced);
+      await send([prepared]);
+    } catch (error) {
+      trace.end(prepared?.envelope, error);
+      throw error;
+    }
+    trace.end(prepared.envelope);
     return prepared.envelope;
   };
 
@@ -250,7 +327,7 @@ export function createBus(options: BusOptions): Bus {
         transport,
         registry,
         logger,
-        busMiddleware: options.middleware ?? [],
+        busMiddleware,
         defaultRetry: options.retry,
         maxMessageBytes: options.maxMessageBytes,
         publishFrom,
@@ -299,6 +376,18 @@ export function createBus(options: BusOptions): Bus {
     },
   };
   return bus;
+}
+
+/** The bus's middleware, behind the tracer's span when tracing is on (outermost: it times them all). */
+function tracingFirst(
+  tracing: BusTracing | undefined,
+  transportName: string,
+  middleware: readonly Middleware[],
+): readonly Middleware[] {
+  if (tracing === undefined) return middleware;
+  const traced: Middleware = (event, context, next) =>
+    tracing.handle({ event, context, transport: transportName }, next);
+  return [traced, ...middleware];
 }
 
 function assertLimit(name: string, value: number | undefined, minimum: number): void {

@@ -1,7 +1,8 @@
 /**
- * prom-client is an optional peer: only `@edakit/core/prometheus` may load it.
+ * prom-client and @opentelemetry/api are optional peers: only
+ * `@edakit/core/prometheus`, resp. `@edakit/core/opentelemetry`, may load them.
  * Reads the built files (turbo builds before testing): the main and testing
- * entries, and every chunk they share, never name it.
+ * entries, and every chunk they share, never name them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -26,36 +27,40 @@ describe('built @edakit/core', () => {
     }
   });
 
-  it('names prom-client only in the prometheus entry', () => {
+  const entryFiles = (entry: string) =>
+    ['index.cjs', 'index.d.cts', 'index.d.ts', 'index.js'].map((file) => `${entry}/${file}`);
+
+  it.each([
+    ['prom-client', 'prometheus'],
+    ['@opentelemetry/api', 'opentelemetry'],
+  ])('names %s only in the %s entry', (peer, entry) => {
     const code = files(dist).filter((file) => /\.(c?js|d\.c?ts)$/.test(file));
-    const naming = code.filter((file) =>
-      readFileSync(join(dist, file), 'utf8').includes('prom-client'),
-    );
-    expect(naming.sort()).toEqual([
-      'prometheus/index.cjs',
-      'prometheus/index.d.cts',
-      'prometheus/index.d.ts',
-      'prometheus/index.js',
-    ]);
+    const naming = code.filter((file) => readFileSync(join(dist, file), 'utf8').includes(peer));
+    expect(naming.sort()).toEqual(entryFiles(entry));
     expect(code).toContain('index.js');
     expect(code).toContain('index.cjs');
   });
 
-  it('loads the main entry, and answers a health check, without loading prom-client', () => {
+  it('loads the main entry, and answers a health check, without loading prom-client or @opentelemetry/api', () => {
     // A fresh process: which modules it loaded is all its own.
-    const loads = (entry: string) => {
+    const loads = (entry: string, peer: string) => {
       const script = [
         `const core = await import(${JSON.stringify(join(dist, entry))});`,
         "if (typeof core.healthCheck === 'function') await core.healthCheck({});",
         "const { createRequire } = await import('node:module');",
         'const cache = Object.keys(createRequire(import.meta.url).cache);',
-        'console.log(cache.some((path) => /[\\\\/]prom-client[\\\\/]/.test(path)));',
+        // Forward slashes whatever the platform writes.
+        `const peer = ${JSON.stringify(`/node_modules/${peer}/`)};`,
+        "console.log(cache.some((path) => path.split('\\\\').join('/').includes(peer)));",
       ].join('\n');
       const result = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
       expect(result.status, result.stderr).toBe(0);
       return result.stdout.trim();
     };
-    expect(loads('index.js')).toBe('false');
-    expect(loads('prometheus/index.js')).toBe('true'); // the check can see a load
+    expect(loads('index.js', 'prom-client')).toBe('false');
+    expect(loads('index.js', '@opentelemetry/api')).toBe('false');
+    // The check can see a load.
+    expect(loads('prometheus/index.js', 'prom-client')).toBe('true');
+    expect(loads('opentelemetry/index.js', '@opentelemetry/api')).toBe('true');
   });
 });

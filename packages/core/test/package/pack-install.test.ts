@@ -109,6 +109,10 @@ describe('packed @edakit/core', () => {
       'dist/prometheus/index.cjs',
       'dist/prometheus/index.d.ts',
       'dist/prometheus/index.d.cts',
+      'dist/opentelemetry/index.js',
+      'dist/opentelemetry/index.cjs',
+      'dist/opentelemetry/index.d.ts',
+      'dist/opentelemetry/index.d.cts',
       'bin/edakit-catalog.mjs',
       'package.json',
     ]) {
@@ -211,6 +215,103 @@ describe('packed @edakit/core', () => {
     );
     expect(result.status, describeFailure(result)).toBe(0);
   });
+
+  it(
+    'publishes without @opentelemetry/api; @edakit/core/opentelemetry needs it, then loads and type-checks',
+    () => {
+      // @opentelemetry/api is an optional peer: npm did not install it (prom-client, installed
+      // by the next test, depends on it).
+      expect(existsSync(join(projectDir, 'node_modules', '@opentelemetry', 'api'))).toBe(false);
+      writeFileSync(
+        join(projectDir, 'no-tracing.mjs'),
+        [
+          "import { createBus, InMemoryTransport } from '@edakit/core';",
+          "const bus = createBus({ transport: new InMemoryTransport(), source: '/check' });",
+          'console.log(bus.state);',
+          "await import('@edakit/core/opentelemetry').catch((error) => console.log(error.code));",
+          '',
+        ].join('\n'),
+      );
+      const without = run('node', ['no-tracing.mjs'], projectDir);
+      expect(without.status, describeFailure(without)).toBe(0);
+      expect(without.stdout.trim().split('\n')).toEqual(['idle', 'ERR_MODULE_NOT_FOUND']);
+
+      runOk(
+        'npm',
+        [
+          'install',
+          '@opentelemetry/api@1',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--no-package-lock',
+        ],
+        projectDir,
+      );
+      const traced = [
+        'const bus = createBus({',
+        '  transport: new InMemoryTransport(),',
+        "  source: '/check',",
+        '  tracing: openTelemetry({ tracerProvider: trace.getTracerProvider() }),',
+        '});',
+        'console.log(typeof bus.publish, SpanAttributes.attempt);',
+        '',
+      ];
+      writeFileSync(
+        join(projectDir, 'tracing.mjs'),
+        [
+          "import { createBus, InMemoryTransport } from '@edakit/core';",
+          "import { openTelemetry, SpanAttributes } from '@edakit/core/opentelemetry';",
+          "import { trace } from '@opentelemetry/api';",
+          ...traced,
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(projectDir, 'tracing.cjs'),
+        [
+          "const { createBus, InMemoryTransport } = require('@edakit/core');",
+          "const { openTelemetry, SpanAttributes } = require('@edakit/core/opentelemetry');",
+          "const { trace } = require('@opentelemetry/api');",
+          ...traced,
+        ].join('\n'),
+      );
+      for (const file of ['tracing.mjs', 'tracing.cjs']) {
+        const result = run('node', [file], projectDir);
+        expect(result.status, describeFailure(result)).toBe(0);
+        expect(result.stdout.trim()).toBe('function edakit.attempt');
+      }
+
+      const source = [
+        "import type { BusTracing } from '@edakit/core';",
+        "import { openTelemetry, type OpenTelemetryOptions } from '@edakit/core/opentelemetry';",
+        '',
+        'export const options: OpenTelemetryOptions = {};',
+        'export const tracing: BusTracing = openTelemetry(options);',
+        '',
+      ].join('\n');
+      for (const file of ['trace.ts', 'trace-esm.mts', 'trace-cjs.cts']) {
+        writeFileSync(join(projectDir, file), source);
+      }
+      const types = run(
+        'node',
+        [
+          tscBin,
+          '--noEmit',
+          '--module',
+          'node16',
+          '--moduleResolution',
+          'node16',
+          '--strict',
+          'trace.ts',
+          'trace-esm.mts',
+          'trace-cjs.cts',
+        ],
+        projectDir,
+      );
+      expect(types.status, describeFailure(types)).toBe(0);
+    },
+    setupTimeout,
+  );
 
   it(
     'answers health without prom-client; @edakit/core/prometheus needs it, then loads and type-checks',

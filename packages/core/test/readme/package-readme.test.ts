@@ -18,6 +18,7 @@ describe('package README', () => {
       'AsyncAPI 3.0.0: order.placed.send, order.placed.receive.billing, payment.requested.send, payment.requested.receive.payments',
       'health: up, ready: true, live: true',
       'edakit_events_published_total{type="order.placed",status="ok"} 1',
+      '1 trace: process payment <- send payment <- process order <- send order',
     ]);
   }, 60_000);
 });

@@ -1,0 +1,7 @@
+// @edakit/core/opentelemetry: the only entry that loads @opentelemetry/api (an optional peer dependency).
+export {
+  type OpenTelemetryOptions,
+  openTelemetry,
+  SpanAttributes,
+  TRACER_NAME,
+} from './open-telemetry';
