@@ -31,6 +31,12 @@ const environment = z.object({
     )
     .pipe(z.array(z.url({ protocol: /^https?$/ })))
     .default([]),
+  /**
+   * `1` (or `true`): every bus traces with OpenTelemetry (`@edakit/core/opentelemetry`) and
+   * the HTTP server opens a span per request. Spans go to the SDK the process registered
+   * (`node --import ./your-otel-setup.js`); without one nothing is recorded. Off by default.
+   */
+  SHOP_TRACING: z.stringbool().default(false),
   /** A payment above this amount is declined (the scenario's failing order). */
   PAYMENT_LIMIT: z.coerce.number().positive().default(1_000),
 });

@@ -1,4 +1,5 @@
 import { type Bus, createBus, type Transport } from '@edakit/core';
+import { openTelemetry } from '@edakit/core/opentelemetry';
 import type { Config } from './config';
 import { type HttpServer, type Route, serve } from './http';
 import { operationsRoutes } from './operations';
@@ -33,6 +34,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const started: { service: Service; stopBus: () => Promise<void> }[] = [];
   const services = new Map<string, Service>();
   const buses: Bus[] = [];
+  // One tracing for every bus (SHOP_TRACING): spans through the registered OpenTelemetry SDK.
+  const tracing = config.SHOP_TRACING ? { tracing: openTelemetry() } : {};
   const stopAll = async () => {
     for (const { service, stopBus } of started.reverse()) {
       await stopBus();
@@ -47,6 +50,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         transport,
         source: `/services/${name}`,
         closeTransportOnStop: false,
+        ...tracing,
       });
       const service = await factory({ bus, transport, config });
       await service.start();
@@ -71,7 +75,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       ...operations.routes,
       ...(options.extraRoutes?.(services) ?? []),
     ];
-    const http = await serve(routes, config.PORT);
+    const http = await serve(routes, config.PORT, { tracing: config.SHOP_TRACING });
     return {
       http,
       transport,

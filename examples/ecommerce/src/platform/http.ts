@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { traceRequest } from './http-tracing';
 
 /** An error a route throws to answer with a status and a code the caller can act on. */
 export class HttpError extends Error {
@@ -83,36 +84,61 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(json);
 }
 
+/** Answers one request from the first route that matches; resolves to that route's pattern. */
+async function answer(
+  routes: readonly Route[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<string | undefined> {
+  let matched: string | undefined;
+  try {
+    for (const route of routes) {
+      if (route.method !== req.method) continue;
+      const params = match(route.path, url.pathname);
+      if (params === undefined) continue;
+      matched = route.path;
+      const body = req.method === 'GET' ? undefined : await readJson(req);
+      const reply = await route.handle({ params, query: url.searchParams, body }, { req, res });
+      if ('json' in reply) send(res, reply.status ?? 200, reply.json);
+      return matched;
+    }
+    throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
+  } catch (error) {
+    if (res.headersSent) {
+      res.destroy();
+    } else if (error instanceof HttpError) {
+      send(res, error.status, {
+        error: { code: error.code, message: error.message, details: error.details },
+      });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      send(res, 500, { error: { code: 'INTERNAL', message } });
+    }
+    return matched;
+  }
+}
+
+export interface ServeOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** A SERVER span per request (OpenTelemetry). Default off. */
+  readonly tracing?: boolean;
+}
+
 /** A JSON HTTP server over a list of routes. */
 export async function serve(
   routes: readonly Route[],
   port: number,
-  host = '127.0.0.1',
+  options: ServeOptions = {},
 ): Promise<HttpServer> {
+  const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    try {
-      for (const route of routes) {
-        if (route.method !== req.method) continue;
-        const params = match(route.path, url.pathname);
-        if (params === undefined) continue;
-        const body = req.method === 'GET' ? undefined : await readJson(req);
-        const reply = await route.handle({ params, query: url.searchParams, body }, { req, res });
-        if ('json' in reply) send(res, reply.status ?? 200, reply.json);
-        return;
-      }
-      throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`);
-    } catch (error) {
-      if (res.headersSent) {
-        res.destroy();
-      } else if (error instanceof HttpError) {
-        send(res, error.status, {
-          error: { code: error.code, message: error.message, details: error.details },
-        });
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        send(res, 500, { error: { code: 'INTERNAL', message } });
-      }
+    if (options.tracing === true) {
+      await traceRequest(req, res, url.pathname, () => answer(routes, req, res, url));
+    } else {
+      await answer(routes, req, res, url);
     }
   });
   await new Promise<void>((resolve, reject) => {
