@@ -23,4 +23,11 @@ export { MemorySagaStore } from './memory/memory-saga-store';
 export { PostgresSagaStore, type PostgresSagaStoreOptions } from './postgres/postgres-saga-store';
 export { DEFAULT_SAGA_TABLE, migrateSagaTable, sagaMigrationSql } from './postgres/saga-table';
 export { createSagaRuntime, type SagaRuntime, type SagaRuntimeOptions } from './runtime';
-export type { DueTimeout, SagaQuery, SagaStore } from './store/saga-store';
+export {
+  type DispatchedWrite,
+  type DispatchingSagaStore,
+  type DueTimeout,
+  isDispatchingStore,
+  type SagaQuery,
+  type SagaStore,
+} from './store/saga-store';

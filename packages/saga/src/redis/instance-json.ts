@@ -4,11 +4,26 @@ import type { SagaInstance, SagaStatus, SagaTimeout } from '../engine/saga-insta
 const STATUSES: readonly string[] = ['running', 'completed', 'compensated'] satisfies SagaStatus[];
 
 /**
- * The instance as one JSON document, fields in a fixed order. `data` goes
- * through JSON: properties set to undefined are dropped, Dates become strings.
+ * The instance as one JSON document, fields in a fixed order, and the
+ * instance as `instanceFromJson` reads that document back (`data` is the only
+ * field JSON can change: properties set to undefined are dropped, Dates become
+ * strings).
  */
-export function instanceToJson(instance: SagaInstance): string {
-  const document = {
+export function encodeInstance(instance: SagaInstance): {
+  readonly json: string;
+  readonly stored: SagaInstance;
+} {
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(instance.data);
+  } catch (error) {
+    throw new InvalidOptionsError(
+      `Saga "${instance.saga}" instance "${instance.id}" cannot be stored: its data is not JSON (${messageOf(error)})`,
+      { saga: instance.saga, sagaId: instance.id },
+    );
+  }
+  const { timeout, failure } = instance;
+  const head = JSON.stringify({
     saga: instance.saga,
     id: instance.id,
     definitionVersion: instance.definitionVersion,
@@ -16,22 +31,42 @@ export function instanceToJson(instance: SagaInstance): string {
     status: instance.status,
     step: instance.step,
     attempt: instance.attempt,
-    data: instance.data,
+  });
+  const tail = JSON.stringify({
     completedSteps: instance.completedSteps,
-    timeout: instance.timeout ?? null,
+    timeout: timeout ?? null,
     processed: instance.processed,
-    failure: instance.failure ?? null,
+    failure: failure ?? null,
+    createdAt: instance.createdAt,
+    updatedAt: instance.updatedAt,
+  });
+  // JSON.stringify leaves out a property whose value has no JSON (undefined): so does this.
+  const json = `${head.slice(0, -1)}${data === undefined ? '' : `,"data":${data}`},${tail.slice(1)}`;
+  const stored: SagaInstance = {
+    saga: instance.saga,
+    id: instance.id,
+    definitionVersion: instance.definitionVersion,
+    version: instance.version,
+    status: instance.status,
+    step: instance.step,
+    attempt: instance.attempt,
+    data: data === undefined ? undefined : JSON.parse(data),
+    completedSteps: instance.completedSteps,
+    timeout:
+      timeout === undefined
+        ? undefined
+        : { token: timeout.token, dueAt: timeout.dueAt, kind: timeout.kind },
+    processed: instance.processed,
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,
   };
-  try {
-    return JSON.stringify(document);
-  } catch (error) {
-    throw new InvalidOptionsError(
-      `Saga "${instance.saga}" instance "${instance.id}" cannot be stored: its data is not JSON (${messageOf(error)})`,
-      { saga: instance.saga, sagaId: instance.id },
-    );
-  }
+  return {
+    json,
+    stored:
+      failure === undefined
+        ? stored
+        : { ...stored, failure: { step: failure.step, reason: failure.reason } },
+  };
 }
 
 /** Reads a stored document back; a document that is not an instance is an InvalidStateError. */

@@ -11,7 +11,11 @@ export const DEFAULT_SAGA_PREFIX = 'edakit:saga:{sagas}:';
  */
 export interface SagaKeys {
   readonly prefix: string;
-  /** HASH per instance: v (version), s (status), j (the instance as JSON). */
+  /**
+   * HASH per instance: v (version), s (status), j (the instance as JSON),
+   * and while it has leased commands pf, pl and p<version> (see
+   * redis-saga-scripts.ts), x while the outbox holds some of its commands.
+   */
   instance(saga: string, id: string): string;
   /** What `instance` puts before the id, for scripts that read many instances of a saga. */
   instancePrefix(saga: string): string;
@@ -20,10 +24,17 @@ export interface SagaKeys {
   /** HASH "<saga>:<id>" → token of its timer. */
   readonly timerTokens: string;
   /**
+   * ZSET "<saga>:<id>" → when the lease on the commands its last write gave
+   * the writing runtime to publish runs out (then they go to the outbox).
+   */
+  readonly sends: string;
+  /**
    * ZSET per saga and status: id → +inf while running, else when its
    * tombstone expires (members past it are skipped and trimmed).
    */
   status(saga: string, status: SagaStatus): string;
+  /** What `status` puts before the status. */
+  statusPrefix(saga: string): string;
   /** Prefix of the commands' outbox (a RedisOutboxStore). */
   readonly outboxPrefix: string;
 }
@@ -58,7 +69,9 @@ export function sagaKeys(prefix: string = DEFAULT_SAGA_PREFIX): SagaKeys {
     instancePrefix: (saga) => `${prefix}i:${saga}:`,
     timers: `${prefix}timers`,
     timerTokens: `${prefix}timer-tokens`,
+    sends: `${prefix}sends`,
     status: (saga, status) => `${prefix}status:${saga}:${status}`,
+    statusPrefix: (saga) => `${prefix}status:${saga}:`,
     outboxPrefix: `${prefix}outbox:`,
   };
 }

@@ -42,3 +42,47 @@ export interface SagaStore {
   /** Signals writes to the outbox, so the relay publishes at once. */
   readonly commits: WakeSource;
 }
+
+/** Commands a store leased to the runtime that wrote them. */
+export interface SendLease {
+  /**
+   * Ends the lease once the runtime tried to publish them: published, or not
+   * (they go to the store's outbox, whose relay retries them). Once only.
+   */
+  settle(published: boolean): Promise<void>;
+}
+
+/**
+ * What a dispatching write did: `false` when the instance changed meanwhile
+ * (or exists, for a create); otherwise the instance as a load would now
+ * return it, and the lease on its commands when the caller is to publish
+ * them itself (none when there were none, or when they wait behind earlier
+ * commands of the instance and the store relays them).
+ */
+export type DispatchedWrite =
+  | false
+  | { readonly stored: SagaInstance; readonly lease: SendLease | undefined };
+
+/**
+ * Optional ability of a store: the runtime publishes a transition's commands
+ * itself, right after the write, instead of through the outbox relay. The
+ * commands are still stored with the state (atomically), leased to the
+ * writer; whatever the writer does not settle in time (it died) or could not
+ * publish goes to the store's outbox, whose relay publishes it. One
+ * instance's commands leave in the order of its transitions while leases
+ * hold, as through the outbox.
+ */
+export interface DispatchingSagaStore extends SagaStore {
+  /** `create` (mode 'create') or `update`, with the commands leased to the caller. */
+  doWrite(
+    mode: 'create' | 'update',
+    instance: SagaInstance,
+    sends: readonly PreparedEvent[],
+  ): Promise<DispatchedWrite>;
+  /** Moves commands whose lease ran out to the outbox; resolves how many leases ended. */
+  doSweepSends(limit: number): Promise<number>;
+}
+
+export function isDispatchingStore(store: SagaStore): store is DispatchingSagaStore {
+  return typeof (store as Partial<DispatchingSagaStore>).doWrite === 'function';
+}
