@@ -21,7 +21,7 @@ const known = Object.keys(SERVICES).join(', ');
 const usage = `usage: npm run service -- <service> [<service>...]
        npm run service -- ${GATEWAY}     (with SHOP_UPSTREAMS=<url>,<url>,...)
 services: ${known}
-environment: TRANSPORT=kafka|rabbitmq, SHOP_NAMESPACE, PORT, KAFKA_BROKERS, AMQP_URL, DATABASE_URL, REDIS_URL`;
+environment: TRANSPORT=kafka|rabbitmq, SHOP_NAMESPACE, PORT, KAFKA_BROKERS, AMQP_URL, DATABASE_URL, REDIS_URL, SHOP_TRACING`;
 
 function refuse(message: string): never {
   console.error(`service: ${message}`);
