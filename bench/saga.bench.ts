@@ -17,7 +17,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, createBus, InMemoryTransport, type Transport } from '@edakit/core';
 import { failFastRedisOptions } from '@edakit/outbox/redis';
-import { createSagaRuntime, MemorySagaStore, type SagaStore } from '@edakit/saga';
+import {
+  createSagaRuntime,
+  isDispatchingStore,
+  MemorySagaStore,
+  type SagaInstance,
+  type SagaStore,
+} from '@edakit/saga';
 import { RedisSagaStore } from '@edakit/saga/redis';
 import { KafkaTransport } from '@edakit/transport-kafka';
 import { Redis } from 'ioredis';
@@ -75,17 +81,31 @@ async function runSagas(
     store,
     sagas: [saga],
     relay: { pollIntervalMs: 20 },
+    // Fresh topics each run: a group joining after the first events were
+    // published must still read them (Kafka's 'latest' could skip them).
+    startFrom: 'earliest',
   });
-  subscribeParticipants(bus);
+  subscribeParticipants(bus, 'earliest');
   let completed = 0;
   const done = new Promise<void>((resolve) => {
-    const original = store.update.bind(store);
+    const note = (instance: SagaInstance) => {
+      if (instance.status === 'completed' && ++completed === count) resolve();
+    };
     // Count completions where they happen, instead of polling the store.
+    const update = store.update.bind(store);
     store.update = async (instance, sends) => {
-      const written = await original(instance, sends);
-      if (written && instance.status === 'completed' && ++completed === count) resolve();
+      const written = await update(instance, sends);
+      if (written) note(instance);
       return written;
     };
+    if (isDispatchingStore(store)) {
+      const doWrite = store.doWrite.bind(store);
+      store.doWrite = async (mode, instance, sends) => {
+        const written = await doWrite(mode, instance, sends);
+        if (written !== false) note(instance);
+        return written;
+      };
+    }
   });
   await runtime.start();
   await bus.start();

@@ -4,6 +4,7 @@ import {
   type Bus,
   type ConsumedEvent,
   type HandlerContext,
+  InvalidOptionsError,
   type Logger,
   messageOf,
   on,
@@ -24,12 +25,17 @@ import {
   startSaga,
   type Transition,
 } from './engine/transition';
+import { TransitionWriter } from './engine/transition-writer';
 import { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
 import type { SagaQuery, SagaStore } from './store/saga-store';
 
 export interface SagaRuntimeOptions {
   readonly bus: Bus;
-  /** The transport the bus uses: the relay publishes the sagas' commands through it. */
+  /**
+   * The transport the bus uses: the sagas' commands are published through
+   * it, by the relay or, with a store that lets the runtime dispatch them
+   * (Redis), right after each write.
+   */
   readonly transport: Publisher;
   readonly store: SagaStore;
   /** Every version still running; the newest version of a name starts new instances. */
@@ -50,6 +56,13 @@ export interface SagaRuntimeOptions {
   readonly concurrency?: number;
   /** Options of the relay that publishes commands (store, transport and wake-up are set). */
   readonly relay?: Omit<RelayOptions, 'store' | 'transport' | 'wakeOn'>;
+  /**
+   * Running instances this runtime remembers as it last stored them, to skip
+   * the load before their next transition (default 10,000; 0 turns it off).
+   * Used with stores that report what they stored (Redis). A stale entry
+   * costs one failed compare-and-set, then a load.
+   */
+  readonly instanceCacheSize?: number;
   readonly logger?: Logger;
 }
 
@@ -67,6 +80,8 @@ export interface SagaRuntime {
 const MAX_ATTEMPTS = 25;
 /** Timers claimed and fired at once. */
 const TIMEOUT_BATCH = 500;
+/** Instances whose leased commands one sweep moves to the outbox. */
+const SWEEP_BATCH = 500;
 
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { bus, store } = options;
@@ -75,6 +90,14 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const leaseMs = options.timeoutLeaseMs ?? 30_000;
   const pollMs = options.timeoutPollMs ?? 250;
   const groupOf = options.group ?? ((name: string) => `saga.${name}`);
+  const cacheSize = options.instanceCacheSize ?? 10_000;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) {
+    throw new InvalidOptionsError(`instanceCacheSize must be an integer >= 0, got ${cacheSize}`, {
+      option: 'instanceCacheSize',
+      value: cacheSize,
+    });
+  }
+  const writer = new TransitionWriter(store, options.transport, logger, cacheSize);
   const lock = new KeyedLock();
   const byName = new Map<string, Map<number, SagaDefinition<unknown>>>();
   for (const definition of options.sagas) {
@@ -99,6 +122,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   let timer: NodeJS.Timeout | undefined;
   let offAdvance: (() => void) | undefined;
   let firing: Promise<number> | undefined;
+  let sweeping: Promise<number> | undefined;
 
   const definitionFor = (instance: SagaInstance): SagaDefinition<unknown> => {
     const definition = byName.get(instance.saga)?.get(instance.definitionVersion);
@@ -132,7 +156,12 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       });
     });
 
-  /** load -> transition -> compare-and-set, retried while another writer wins. */
+  /**
+   * load -> transition -> compare-and-set, retried while another writer wins.
+   * The load is skipped when this runtime knows the instance (it stored it
+   * last), or assumes it absent (`start`: the event starts sagas); a guess
+   * that turns out wrong costs a failed write or a second look, then a load.
+   */
   const transact = async (
     name: string,
     id: string,
@@ -141,19 +170,37 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       instance: SagaInstance | undefined,
     ) => { definition: SagaDefinition<unknown>; transition: Transition<unknown> } | undefined,
     cause: string | undefined,
+    start: boolean,
   ): Promise<Transition<unknown> | undefined> => {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await store.load(name, id);
-      const decision = decide(current);
-      if (decision === undefined) return undefined;
-      const { definition, transition } = decision;
-      if (transition.kind !== 'applied') return transition;
-      const sends = prepare(definition, transition.instance, transition.sends, cause);
-      const written =
-        current === undefined
-          ? await store.create(transition.instance, sends)
-          : await store.update({ ...transition.instance, version: current.version + 1 }, sends);
-      if (written) return transition;
+    const key = `${name}\u0000${id}`;
+    const known = writer.known(key);
+    let guess: { readonly instance: SagaInstance | undefined } | undefined =
+      known !== undefined ? { instance: known } : start ? { instance: undefined } : undefined;
+    try {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; ) {
+        const guessed = guess !== undefined;
+        const current = guess !== undefined ? guess.instance : await store.load(name, id);
+        guess = undefined;
+        const decision = decide(current);
+        // Nothing to write: only the stored instance may say so.
+        if (decision === undefined || decision.transition.kind !== 'applied') {
+          if (guessed) continue;
+          return decision?.transition;
+        }
+        const { definition, transition } = decision;
+        const sends = prepare(definition, transition.instance, transition.sends, cause);
+        const instance =
+          current === undefined
+            ? transition.instance
+            : { ...transition.instance, version: current.version + 1 };
+        if (await writer.write(key, current, instance, sends)) return transition;
+        writer.forget(key);
+        if (!guessed) attempt++;
+      }
+    } catch (error) {
+      // The store may or may not have the write: know nothing about it.
+      writer.forget(key);
+      throw error;
     }
     throw new SagaConflictError({ saga: name, sagaId: id, attempts: MAX_ATTEMPTS, ...describe });
   };
@@ -186,6 +233,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           return { definition, transition: applyReply(definition, instance, event, input) };
         },
         event.id,
+        event.type === starter.start.contract.type,
       );
       if (transition?.kind === 'unexpected') {
         const instance = await store.load(name, id);
@@ -220,6 +268,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           return { definition, transition: applyTimeout(definition, instance, token, input) };
         },
         undefined,
+        false,
       ),
     );
   };
@@ -272,7 +321,22 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     }
   };
 
+  /** Leased commands whose writer never settled them (it died) go to the outbox. */
+  const sweep = () => {
+    if (sweeping) return;
+    sweeping = writer
+      .sweep(SWEEP_BATCH)
+      .catch((error: unknown) => {
+        logger.error({ error: messageOf(error) }, 'saga command sweep failed');
+        return 0;
+      })
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+
   const poll = () => {
+    sweep();
     if (firing) return;
     firing = fireUntilCaughtUp()
       .catch((error: unknown) => {
@@ -314,6 +378,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       clearInterval(timer);
       offAdvance?.();
       await firing;
+      await sweeping;
+      await writer.settled();
       await relay.stop();
     },
     get: (saga, id) => store.load(saga, id) as never,

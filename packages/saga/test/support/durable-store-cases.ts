@@ -15,6 +15,8 @@ import { CapturingTransport, waitFor } from '@edakit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSagaRuntime,
+  type DispatchingSagaStore,
+  isDispatchingStore,
   type SagaDefinition,
   type SagaInstance,
   type SagaRuntime,
@@ -77,9 +79,13 @@ async function drain(store: SagaStore): Promise<string[]> {
   }
 }
 
-/** Counts what the runtimes do with a store: claimed timers and lost compare-and-sets. */
+/**
+ * Counts what the runtimes do with a store: claimed timers and lost
+ * compare-and-sets. A store that leases commands to the runtime (Redis) keeps
+ * that ability, so the runtime works with it as it would unobserved.
+ */
 function observed(store: SagaStore, claimed: string[], conflicts: { count: number }): SagaStore {
-  return {
+  const wrapper: SagaStore = {
     create: (instance, sends) => store.create(instance, sends),
     load: (saga, id) => store.load(saga, id),
     async update(instance, sends) {
@@ -96,6 +102,17 @@ function observed(store: SagaStore, claimed: string[], conflicts: { count: numbe
     outbox: store.outbox,
     commits: store.commits,
   };
+  if (!isDispatchingStore(store)) return wrapper;
+  const dispatching: DispatchingSagaStore = {
+    ...wrapper,
+    async doWrite(mode, instance, sends) {
+      const written = await store.doWrite(mode, instance, sends);
+      if (written === false && mode === 'update') conflicts.count += 1;
+      return written;
+    },
+    doSweepSends: (limit) => store.doSweepSends(limit),
+  };
+  return dispatching;
 }
 
 /** Also records into a log shared by several transports. */
