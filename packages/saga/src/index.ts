@@ -28,6 +28,8 @@ export {
   type DispatchingSagaStore,
   type DueTimeout,
   isDispatchingStore,
+  prunesTombstones,
   type SagaQuery,
   type SagaStore,
+  type TombstonePruning,
 } from './store/saga-store';

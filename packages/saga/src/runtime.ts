@@ -27,7 +27,7 @@ import {
 } from './engine/transition';
 import { TransitionWriter } from './engine/transition-writer';
 import { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
-import type { SagaQuery, SagaStore } from './store/saga-store';
+import { prunesTombstones, type SagaQuery, type SagaStore } from './store/saga-store';
 
 export interface SagaRuntimeOptions {
   readonly bus: Bus;
@@ -57,6 +57,12 @@ export interface SagaRuntimeOptions {
   /** Options of the relay that publishes commands (store, transport and wake-up are set). */
   readonly relay?: Omit<RelayOptions, 'store' | 'transport' | 'wakeOn'>;
   /**
+   * How often finished instances older than the store's tombstone TTL are
+   * deleted, with a store that keeps them until then (PostgreSQL; Redis
+   * expires its own). Default 1 hour; 0 turns it off.
+   */
+  readonly tombstonePruneIntervalMs?: number;
+  /**
    * Running instances this runtime remembers as it last stored them, to skip
    * the load before their next transition (default 10,000; 0 turns it off).
    * Used with stores that report what they stored (Redis). A stale entry
@@ -82,6 +88,8 @@ const MAX_ATTEMPTS = 25;
 const TIMEOUT_BATCH = 500;
 /** Instances whose leased commands one sweep moves to the outbox. */
 const SWEEP_BATCH = 500;
+/** Tombstones one prune statement deletes; a prune runs statements while they come back full. */
+const PRUNE_BATCH = 5000;
 
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { bus, store } = options;
@@ -90,6 +98,13 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const leaseMs = options.timeoutLeaseMs ?? 30_000;
   const pollMs = options.timeoutPollMs ?? 250;
   const groupOf = options.group ?? ((name: string) => `saga.${name}`);
+  const pruneEveryMs = options.tombstonePruneIntervalMs ?? 3_600_000;
+  if (!Number.isInteger(pruneEveryMs) || pruneEveryMs < 0) {
+    throw new InvalidOptionsError(
+      `tombstonePruneIntervalMs must be an integer >= 0, got ${pruneEveryMs}`,
+      { option: 'tombstonePruneIntervalMs', value: pruneEveryMs },
+    );
+  }
   const cacheSize = options.instanceCacheSize ?? 10_000;
   if (!Number.isInteger(cacheSize) || cacheSize < 0) {
     throw new InvalidOptionsError(`instanceCacheSize must be an integer >= 0, got ${cacheSize}`, {
@@ -123,6 +138,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   let offAdvance: (() => void) | undefined;
   let firing: Promise<number> | undefined;
   let sweeping: Promise<number> | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<number> | undefined;
 
   const definitionFor = (instance: SagaInstance): SagaDefinition<unknown> => {
     const definition = byName.get(instance.saga)?.get(instance.definitionVersion);
@@ -335,6 +352,28 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       });
   };
 
+  /** Deletes tombstones past the store's TTL, a batch at a time while batches come back full. */
+  const prune = () => {
+    if (pruning || !prunesTombstones(store)) return;
+    const pruner = store;
+    pruning = (async () => {
+      let total = 0;
+      for (let round = 0; round < 100; round++) {
+        const deleted = await pruner.pruneTombstones(clock.now(), PRUNE_BATCH);
+        total += deleted;
+        if (deleted < PRUNE_BATCH) break;
+      }
+      return total;
+    })()
+      .catch((error: unknown) => {
+        logger.warn({ error: messageOf(error) }, 'saga tombstone prune failed; retried later');
+        return 0;
+      })
+      .finally(() => {
+        pruning = undefined;
+      });
+  };
+
   const poll = () => {
     sweep();
     if (firing) return;
@@ -373,12 +412,18 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       timer = setInterval(poll, pollMs);
       timer.unref();
       offAdvance = clock.onAdvance?.(poll);
+      if (pruneEveryMs > 0 && prunesTombstones(store)) {
+        pruneTimer = setInterval(prune, pruneEveryMs);
+        pruneTimer.unref();
+      }
     },
     async stop() {
       clearInterval(timer);
+      clearInterval(pruneTimer);
       offAdvance?.();
       await firing;
       await sweeping;
+      await pruning;
       await writer.settled();
       await relay.stop();
     },

@@ -17,7 +17,7 @@ import {
   preparedInsertSql,
 } from '@edakit/outbox';
 import type { SagaInstance, SagaStatus, SagaTimeout } from '../engine/saga-instance';
-import type { DueTimeout, SagaQuery, SagaStore } from '../store/saga-store';
+import type { DueTimeout, SagaQuery, SagaStore, TombstonePruning } from '../store/saga-store';
 import { migrateSagaTable, sagaTableName } from './saga-table';
 
 interface PostgresSagaStoreBaseOptions {
@@ -114,14 +114,15 @@ const at = (param: number) => `to_timestamp($${param}::float8 / 1000)`;
  *
  * Timers are a column indexed for `claimDueTimeouts`, which leases due ones
  * with FOR UPDATE SKIP LOCKED. Finished instances stay as tombstones until
- * `pruneTombstones` deletes them.
+ * `pruneTombstones` deletes them; the runtime runs it every
+ * `tombstonePruneIntervalMs`.
  *
  * @example
  * const store = new PostgresSagaStore({ pool, bus });
  * await store.migrate();
  * const runtime = createSagaRuntime({ bus, transport, store, sagas: [OrderSaga] });
  */
-export class PostgresSagaStore implements SagaStore {
+export class PostgresSagaStore implements SagaStore, TombstonePruning {
   readonly outbox: PostgresOutboxStore;
   readonly commits: CommitSignal;
   readonly table: string;
@@ -363,7 +364,8 @@ export class PostgresSagaStore implements SagaStore {
   /**
    * Deletes completed and compensated instances last changed more than
    * `tombstoneTtlMs` before `now` (the runtime's clock), at most `limit`;
-   * returns how many. Run it periodically, e.g. hourly.
+   * returns how many. The runtime runs it every `tombstonePruneIntervalMs`
+   * (hourly by default).
    */
   async pruneTombstones(now: number = Date.now(), limit = 5000): Promise<number> {
     positiveInteger('limit', limit);

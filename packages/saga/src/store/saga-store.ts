@@ -86,3 +86,13 @@ export interface DispatchingSagaStore extends SagaStore {
 export function isDispatchingStore(store: SagaStore): store is DispatchingSagaStore {
   return typeof (store as Partial<DispatchingSagaStore>).doWrite === 'function';
 }
+
+/** Optional ability of a store whose finished instances stay until deleted (PostgreSQL). */
+export interface TombstonePruning {
+  /** Deletes at most `limit` tombstones older than the store's TTL at `now`; resolves how many. */
+  pruneTombstones(now: number, limit: number): Promise<number>;
+}
+
+export function prunesTombstones(store: SagaStore): store is SagaStore & TombstonePruning {
+  return typeof (store as Partial<TombstonePruning>).pruneTombstones === 'function';
+}
