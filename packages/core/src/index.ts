@@ -105,7 +105,7 @@ export {
   MemoryIdempotencyStore,
   type MemoryIdempotencyStoreOptions,
 } from './idempotency/memory-idempotency-store';
-export { type Logger, silentLogger } from './logging/logger';
+export { type Logger, silentLogger, withFields } from './logging/logger';
 export { InMemoryTransport, type InMemoryTransportOptions } from './memory/in-memory-transport';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker';
 export { type IdempotencyOptions, idempotency } from './middleware/idempotency';

@@ -186,6 +186,64 @@ describe('options', () => {
 });
 
 describe('handling', () => {
+  it('ctx.logger adds the event id, type, correlation id, group, handler and attempt; retries are logged with the attempt', async () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const capture =
+      (level: string) =>
+      (fields: Record<string, unknown>, message: string): void =>
+        void lines.push({ level, fields, message });
+    const logger = {
+      debug: capture('debug'),
+      info: capture('info'),
+      warn: capture('warn'),
+      error: capture('error'),
+    };
+    const { bus } = setup({ logger });
+    let calls = 0;
+    bus.subscribe({
+      group: 'billing',
+      retry: { immediate: 0, delayed: [5] },
+      handlers: [
+        on(OrderCreated, (event, ctx) => {
+          ctx.logger.info({ total: event.data.total, group: 'mine' }, 'charging');
+          if (++calls === 1) throw new Error('card service down');
+        }),
+      ],
+    });
+    await bus.start();
+    const published = await bus.publish(
+      OrderCreated,
+      { orderId: 'o-9', total: 12 },
+      { correlationId: 'checkout-1' },
+    );
+    await waitFor(() => calls === 2);
+    await bus.stop();
+    const common = {
+      eventId: published.id,
+      eventType: 'order.created',
+      correlationId: 'checkout-1',
+      handler: 'billing/order.created',
+    };
+    expect(lines.filter((line) => line.message === 'charging')).toEqual([
+      {
+        level: 'info',
+        message: 'charging',
+        fields: { ...common, group: 'mine', attempt: 1, total: 12 },
+      },
+      {
+        level: 'info',
+        message: 'charging',
+        fields: { ...common, group: 'mine', attempt: 2, total: 12 },
+      },
+    ]);
+    expect(lines.find((line) => line.message === 'event will be retried')?.fields).toMatchObject({
+      ...common,
+      group: 'billing',
+      attempt: 1,
+      error: 'card service down',
+    });
+  });
+
   it('ctx.publish carries the correlation id forward and sets the causation id', async () => {
     const { bus, transport } = setup();
     bus.subscribe({

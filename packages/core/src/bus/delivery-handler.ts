@@ -7,7 +7,7 @@ import { UnknownEventError } from '../errors/decode-errors';
 import { ErrorCodes } from '../errors/error-codes';
 import { HandlerTimeoutError } from '../errors/handling-errors';
 import type { ContextPublish, HandlerContext } from '../handler/handler';
-import type { Logger } from '../logging/logger';
+import { type Logger, withFields } from '../logging/logger';
 import type { ObserverSet } from '../observability/observer-set';
 import { decideFailure, describeFailure } from '../retry/failure-outcome';
 import type { RetryPolicy } from '../retry/retry-policy';
@@ -113,7 +113,17 @@ export async function handleDelivery(
             receivedVersion: raw.dataversion,
             signal,
             publish: options.publishFrom(event),
-            logger,
+            // Built when a handler logs, not for every delivery.
+            get logger() {
+              return withFields(logger, {
+                eventId: event.id,
+                eventType: event.type,
+                correlationId: event.correlationid,
+                group,
+                handler: this.handler,
+                attempt: this.attempt,
+              });
+            },
           };
           const running =
             options.handlerTimeoutMs === undefined
@@ -251,6 +261,7 @@ function fail(
     eventId: raw?.id,
     eventType: raw?.type,
     correlationId: raw?.correlationid,
+    attempt: attempts,
   });
   return outcome;
 }

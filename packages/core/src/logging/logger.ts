@@ -18,3 +18,17 @@ export const silentLogger: Logger = Object.freeze({
   warn: ignore,
   error: ignore,
 });
+
+/**
+ * A logger that adds `fields` to every line, as pino's `child` does (a field
+ * the call gives wins). Handlers get one from `ctx.logger` carrying the
+ * event's id, type, correlation id, group, handler and attempt.
+ */
+export function withFields(logger: Logger, fields: Readonly<Record<string, unknown>>): Logger {
+  return {
+    debug: (more, message) => logger.debug({ ...fields, ...more }, message),
+    info: (more, message) => logger.info({ ...fields, ...more }, message),
+    warn: (more, message) => logger.warn({ ...fields, ...more }, message),
+    error: (more, message) => logger.error({ ...fields, ...more }, message),
+  };
+}
