@@ -37,6 +37,8 @@ const environment = z.object({
    * (`node --import ./your-otel-setup.js`); without one nothing is recorded. Off by default.
    */
   SHOP_TRACING: z.stringbool().default(false),
+  /** pino's level; `silent` in the tests. The narrated `npm start` prints its story on its own. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   /** A payment above this amount is declined (the scenario's failing order). */
   PAYMENT_LIMIT: z.coerce.number().positive().default(1_000),
 });

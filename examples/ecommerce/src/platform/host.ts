@@ -2,6 +2,7 @@ import { type Bus, createBus, type Transport } from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
 import type { Config } from './config';
 import { type HttpServer, type Route, serve } from './http';
+import { asEdakitLogger, createLogger } from './logger';
 import { operationsRoutes } from './operations';
 import type { Service, ServiceFactory } from './service';
 import { createTransport, whenConsuming } from './transport';
@@ -30,6 +31,7 @@ export interface Host {
 export async function startHost(options: HostOptions): Promise<Host> {
   const { config } = options;
   const names = Object.keys(options.services);
+  const root = createLogger(config);
   const transport = options.transport ?? createTransport(config, `shop-${names.join('-')}`);
   const started: { service: Service; stopBus: () => Promise<void> }[] = [];
   const services = new Map<string, Service>();
@@ -46,13 +48,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
   try {
     for (const name of names) {
       const factory = options.services[name] as ServiceFactory;
+      const logger = asEdakitLogger(root.child({ service: name }));
       const bus = createBus({
         transport,
         source: `/services/${name}`,
         closeTransportOnStop: false,
+        logger,
         ...tracing,
       });
-      const service = await factory({ bus, transport, config });
+      const service = await factory({ bus, transport, config, logger });
       await service.start();
       await bus.start();
       started.push({ service, stopBus: () => bus.stop() });

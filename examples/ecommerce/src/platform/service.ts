@@ -1,4 +1,4 @@
-import type { Bus, OutboxFiguresSource, Transport } from '@edakit/core';
+import type { Bus, Logger, OutboxFiguresSource, Transport } from '@edakit/core';
 import type { Config } from './config';
 import type { Route } from './http';
 
@@ -7,6 +7,8 @@ export interface ServiceDeps {
   readonly bus: Bus;
   readonly transport: Transport;
   readonly config: Config;
+  /** The service's logger (pino, with `service` set); its bus logs through it too. */
+  readonly logger: Logger;
 }
 
 /**

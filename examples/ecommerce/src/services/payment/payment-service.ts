@@ -52,6 +52,10 @@ export function paymentService({ bus, config }: ServiceDeps): Service {
                 currency,
               });
             } else {
+              ctx.logger.warn(
+                { orderId, amount, currency, reason: payment.reason },
+                'payment declined',
+              );
               await ctx.publish(PaymentFailed, { orderId, reason: payment.reason ?? 'declined' });
             }
           }),

@@ -1,0 +1,26 @@
+import type { Logger } from '@edakit/core';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
+import type { Config } from './config';
+
+/**
+ * The shop's logger: pino, JSON lines on stdout, one child per service. It is
+ * handed to each bus as is (edakit's Logger is pino's fields-then-message
+ * call), so edakit's own lines (retries, dead letters, a handler's
+ * `ctx.logger` with the event's id, type, correlation id, group and attempt)
+ * come out in the same stream. Personal data and credentials are redacted
+ * wherever they appear in a line's fields.
+ */
+export function createLogger(config: Config, destination?: DestinationStream): PinoLogger {
+  const options = {
+    level: config.LOG_LEVEL,
+    base: { shop: config.SHOP_NAMESPACE },
+    redact: {
+      paths: ['email', '*.email', 'password', '*.password', 'url', '*.url', 'authorization'],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** pino's logger as edakit's: the same call shape, kept explicit so a mismatch fails to compile. */
+export const asEdakitLogger = (logger: PinoLogger): Logger => logger;

@@ -1,0 +1,85 @@
+import { Writable } from 'node:stream';
+import { createBus, InMemoryTransport, on } from '@edakit/core';
+import { describe, expect, it } from 'vitest';
+import { CustomerCreated } from '../../contracts';
+import { readConfig } from '../../src/platform/config';
+import { asEdakitLogger, createLogger } from '../../src/platform/logger';
+
+/** A pino destination that keeps each JSON line. */
+function lines(): { stream: Writable; read(): Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    stream,
+    read: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+describe('logs: pino as the buses logger', () => {
+  it("a handler's ctx.logger writes one JSON line with the event's id, type, correlation id, group, handler and attempt; emails are redacted", async () => {
+    const out = lines();
+    const root = createLogger(
+      readConfig({ LOG_LEVEL: 'info', SHOP_NAMESPACE: 'logs' }),
+      out.stream,
+    );
+    const bus = createBus({
+      transport: new InMemoryTransport(),
+      source: '/services/customers',
+      logger: asEdakitLogger(root.child({ service: 'customers' })),
+    });
+    const handled = new Promise<void>((resolve) => {
+      bus.subscribe({
+        group: 'welcome',
+        handlers: [
+          on(CustomerCreated, (event, ctx) => {
+            ctx.logger.info(
+              { customerId: event.data.customerId, email: event.data.email },
+              'welcome mail queued',
+            );
+            resolve();
+          }),
+        ],
+      });
+    });
+    await bus.start();
+    const event = await bus.publish(
+      CustomerCreated,
+      { customerId: 'c-1', name: 'Ada', email: 'ada@example.com' },
+      { correlationId: 'signup-1' },
+    );
+    await handled;
+    await bus.stop();
+    const [line] = out.read().filter((l) => l.msg === 'welcome mail queued');
+    expect(line).toMatchObject({
+      level: 30,
+      shop: 'logs',
+      service: 'customers',
+      eventId: event.id,
+      eventType: 'customer.created',
+      correlationId: 'signup-1',
+      group: 'welcome',
+      handler: 'welcome/customer.created',
+      attempt: 1,
+      customerId: 'c-1',
+      email: '[redacted]',
+    });
+    expect(JSON.stringify(out.read())).not.toContain('ada@example.com');
+  });
+
+  it('LOG_LEVEL=silent writes nothing; an unknown level is refused by the configuration', () => {
+    const out = lines();
+    createLogger(readConfig({ LOG_LEVEL: 'silent' }), out.stream).error({}, 'nothing');
+    expect(out.read()).toEqual([]);
+    expect(() => readConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+});
