@@ -7,7 +7,7 @@ import {
   partitionOf,
   rawAdmin,
   rawKafka,
-  rawProducer,
+  sendOversizedEvent,
   startHealthy,
   stopAll,
 } from '../support/integration';
@@ -156,27 +156,7 @@ it('reports a crashed consumer as degraded, with its error', async () => {
   await startHealthy(bus);
 
   // Too large for the bus (2 KiB) and for the DLQ topic (1 KiB).
-  const producer = await rawProducer(kafka);
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        {
-          key: 'k',
-          value: JSON.stringify({ key: 'k', seq: 0, note: 'x'.repeat(4096) }),
-          headers: {
-            ce_id: 'big-1',
-            ce_type: contract.type,
-            ce_source: '/raw',
-            ce_specversion: '1.0',
-          },
-        },
-      ],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await sendOversizedEvent(kafka, topic, contract.type);
 
   const crashed = await waitFor(
     async () => {

@@ -6,7 +6,7 @@ import {
   namespace,
   rawAdmin,
   rawKafka,
-  rawProducer,
+  sendOversizedEvent,
   startHealthy,
   stopAll,
 } from '../support/integration';
@@ -158,27 +158,7 @@ it('reports a crashed consumer as down and not live, with consumer_up 0 and its 
   await startHealthy(bus);
 
   // Too large for the bus (2 KiB): dead-lettered, but too large for the DLQ topic too (1 KiB).
-  const producer = await rawProducer(kafka);
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        {
-          key: 'k',
-          value: JSON.stringify({ key: 'k', seq: 0, note: 'x'.repeat(4096) }),
-          headers: {
-            ce_id: 'big-1',
-            ce_type: contract.type,
-            ce_source: '/raw',
-            ce_specversion: '1.0',
-          },
-        },
-      ],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await sendOversizedEvent(kafka, topic, contract.type);
 
   const report = await waitFor(
     async () => {

@@ -148,3 +148,27 @@ export function errorMessages(error: unknown, seen = new Set<unknown>()): string
     for (const inner of errors) messages.push(...errorMessages(inner, seen));
   return messages;
 }
+
+/**
+ * Writes, with a raw producer, one event too large for a bus with
+ * `maxMessageBytes: 2048` and for a DLQ topic of 1 KiB: the consumer can
+ * neither handle nor dead-letter it, and crashes.
+ */
+export async function sendOversizedEvent(kafka: Kafka, topic: string, type: string): Promise<void> {
+  const producer = await rawProducer(kafka);
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        {
+          key: 'k',
+          value: JSON.stringify({ key: 'k', seq: 0, note: 'x'.repeat(4096) }),
+          headers: { ce_id: 'big-1', ce_type: type, ce_source: '/raw', ce_specversion: '1.0' },
+        },
+      ],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
