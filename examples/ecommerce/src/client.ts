@@ -25,6 +25,33 @@ export class ShopClient {
   get = <T>(path: string) => this.call<T>('GET', path);
   post = <T>(path: string, body?: unknown) => this.call<T>('POST', path, body);
 
+  /**
+   * Places an order and returns its id. The orders service learns of customers
+   * and products from their events, a moment after they are created: while it
+   * answers UNKNOWN_CUSTOMER or UNKNOWN_PRODUCT, ask again (up to `timeoutMs`).
+   */
+  async placeOrder(
+    customerId: string,
+    lines: readonly { productId: string; quantity: number }[],
+    timeoutMs = 20_000,
+  ): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { status, body } = await this.request<{ orderId: string; error?: { code: string } }>(
+        'POST',
+        '/orders',
+        { customerId, lines },
+      );
+      if (status === 201) return body.orderId;
+      const unknown =
+        body.error?.code === 'UNKNOWN_CUSTOMER' || body.error?.code === 'UNKNOWN_PRODUCT';
+      if (!unknown || Date.now() > deadline) {
+        throw new Error(`POST /orders -> ${status} ${JSON.stringify(body)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Polls `path` until `done` holds (404s count as not yet), or fails after `timeoutMs`. */
   async until<T>(path: string, done: (body: T) => boolean, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

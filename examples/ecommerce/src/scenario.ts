@@ -1,10 +1,6 @@
 import type { ShopClient } from './client';
 import type { OrderSummary } from './read-model/order-summary';
 
-interface Placed {
-  orderId: string;
-}
-
 /**
  * The narrated tour of `npm start`: a catalog, a customer and a cart, one
  * order that ships and one whose payment is declined and compensated.
@@ -46,51 +42,24 @@ export async function runScenario(
 
   say('3. She orders two mugs: inventory reserves, payment charges, shipping ships.');
   await shop.until('/orders', () => true);
-  const first = await placeWhenKnown(shop, {
-    customerId: 'ada',
-    lines: [{ productId: 'mug', quantity: 2 }],
-  });
+  const first = await shop.placeOrder('ada', [{ productId: 'mug', quantity: 2 }]);
   const shipped = await shop.until<OrderSummary>(
-    `/order-summaries/${first.orderId}`,
+    `/order-summaries/${first}`,
     (s) => s.status === 'delivered',
   );
   say(
-    `   ${first.orderId}: ${shipped.status}, paid ${shipped.total} ${shipped.currency} (${shipped.paymentId}), shipment ${shipped.shipment?.shipmentId}`,
+    `   ${first}: ${shipped.status}, paid ${shipped.total} ${shipped.currency} (${shipped.paymentId}), shipment ${shipped.shipment?.shipmentId}`,
   );
 
   say('4. She orders the lamp: the payment is declined, the saga releases the stock and cancels.');
-  const second = await placeWhenKnown(shop, {
-    customerId: 'ada',
-    lines: [{ productId: 'lamp', quantity: 1 }],
-  });
+  const second = await shop.placeOrder('ada', [{ productId: 'lamp', quantity: 1 }]);
   const cancelled = await shop.until<OrderSummary>(
-    `/order-summaries/${second.orderId}`,
+    `/order-summaries/${second}`,
     (s) => s.status === 'cancelled',
   );
   const lamp = await shop.until<{ stock: number }>('/inventory/lamp', (stock) => stock.stock === 2);
   say(
-    `   ${second.orderId}: ${cancelled.status} (${cancelled.problem}); lamps in stock again: ${lamp.stock}`,
+    `   ${second}: ${cancelled.status} (${cancelled.problem}); lamps in stock again: ${lamp.stock}`,
   );
   return { shipped, cancelled };
-}
-
-/**
- * The orders service learns of products and customers from their events, a
- * moment after they are created: a first order may be refused as unknown.
- */
-async function placeWhenKnown(shop: ShopClient, order: unknown): Promise<Placed> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { status, body } = await shop.request<Placed & { error?: { code: string } }>(
-      'POST',
-      '/orders',
-      order,
-    );
-    if (status === 201) return body;
-    const retryable =
-      body.error?.code === 'UNKNOWN_CUSTOMER' || body.error?.code === 'UNKNOWN_PRODUCT';
-    if (!retryable || Date.now() > deadline)
-      throw new Error(`POST /orders -> ${status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

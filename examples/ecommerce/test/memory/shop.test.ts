@@ -3,41 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderCreatedV1 } from '../../contracts';
 import type { FeedEntry } from '../../src/feed/event-feed';
 import type { OrderSummary } from '../../src/read-model/order-summary';
-import type { OrderRecord } from '../../src/services/orders/order-record';
+import type { OrderView } from '../support/broker-shop';
 import { startShop, type TestShop } from '../support/shop';
-
-interface OrderView extends OrderRecord {
-  saga: {
-    status: string;
-    step: string | null;
-    completedSteps: string[];
-    failure: string | null;
-  } | null;
-}
 
 let shop: TestShop;
 const api = () => shop.shop;
 
-/** Places an order once the orders service has heard of its customer and products. */
-async function place(
-  customerId: string,
-  lines: { productId: string; quantity: number }[],
-): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { status, body } = await api().request<{ orderId: string; error?: { code: string } }>(
-      'POST',
-      '/orders',
-      {
-        customerId,
-        lines,
-      },
-    );
-    if (status === 201) return body.orderId;
-    if (Date.now() > deadline) throw new Error(`POST /orders -> ${status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const place = (customerId: string, lines: { productId: string; quantity: number }[]) =>
+  api().placeOrder(customerId, lines);
 
 const stockOf = async (productId: string) =>
   (await api().get<{ stock: number }>(`/inventory/${productId}`)).stock;

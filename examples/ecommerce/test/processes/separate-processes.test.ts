@@ -4,7 +4,7 @@ import type { FeedEntry } from '../../src/feed/event-feed';
 import { readConfig } from '../../src/platform/config';
 import type { ProcessInfo } from '../../src/platform/gateway';
 import type { OrderSummary } from '../../src/read-model/order-summary';
-import { feedFor, type OrderView, placeOrder, seedCatalog, stockOf } from '../support/broker-shop';
+import { feedFor, type OrderView, seedCatalog, stockOf } from '../support/broker-shop';
 import { dropNamespace } from '../support/cleanup';
 import {
   runService,
@@ -98,9 +98,7 @@ function describeSpreadShop(transport: 'kafka' | 'rabbitmq'): void {
 
     it('happy path across the processes: the order placed on one is reserved, charged and shipped by another', async () => {
       await seedCatalog(client('storefront'), client('fulfilment'));
-      const orderId = await placeOrder(client('orders'), 'ada', [
-        { productId: 'mug', quantity: 2 },
-      ]);
+      const orderId = await client('orders').placeOrder('ada', [{ productId: 'mug', quantity: 2 }]);
       const summary = await client('orders').until<OrderSummary>(
         `/order-summaries/${orderId}`,
         (s) => s.status === 'delivered',
@@ -156,7 +154,7 @@ function describeSpreadShop(transport: 'kafka' | 'rabbitmq'): void {
       const shop = viaGateway();
       const before = await stockOf(shop, 'lamp');
       expect(before).toBe(2);
-      const orderId = await placeOrder(shop, 'ada', [{ productId: 'lamp', quantity: 1 }]);
+      const orderId = await shop.placeOrder('ada', [{ productId: 'lamp', quantity: 1 }]);
       const cancelled = await shop.until<OrderSummary>(
         `/order-summaries/${orderId}`,
         (s) => s.status === 'cancelled',

@@ -25,28 +25,6 @@ export interface OrderView extends OrderRecord {
   } | null;
 }
 
-/** Places an order once the orders service has heard of its customer and products. */
-export async function placeOrder(
-  api: ShopClient,
-  customerId: string,
-  lines: { productId: string; quantity: number }[],
-): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const { status, body } = await api.request<{ orderId: string; error?: { code: string } }>(
-      'POST',
-      '/orders',
-      { customerId, lines },
-    );
-    if (status === 201) return body.orderId;
-    const unknown =
-      body.error?.code === 'UNKNOWN_CUSTOMER' || body.error?.code === 'UNKNOWN_PRODUCT';
-    if (!unknown || Date.now() > deadline)
-      throw new Error(`POST /orders -> ${status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** The catalog every broker test starts from: a mug, a lamp over the card limit, Ada. */
 export async function seedCatalog(catalog: ShopClient, inventory: ShopClient): Promise<void> {
   await catalog.post('/products', {
@@ -151,7 +129,7 @@ export function describeShopOverBroker(transport: 'kafka' | 'rabbitmq'): void {
   describe(`the shop in one process over ${transport}`, () => {
     it('happy path: reserved, charged, shipped, delivered; the order in PostgreSQL, the saga in Redis', async () => {
       const before = await stockOf(api(), 'mug');
-      const orderId = await placeOrder(api(), 'ada', [{ productId: 'mug', quantity: 2 }]);
+      const orderId = await api().placeOrder('ada', [{ productId: 'mug', quantity: 2 }]);
       expect(await summary(orderId, (s) => s.status === 'delivered')).toMatchObject({
         orderId,
         customerId: 'ada',
@@ -207,7 +185,7 @@ export function describeShopOverBroker(transport: 'kafka' | 'rabbitmq'): void {
 
     it('payment declined: compensated, the stock back where it started, the order cancelled', async () => {
       const before = await stockOf(api(), 'lamp');
-      const orderId = await placeOrder(api(), 'ada', [{ productId: 'lamp', quantity: 1 }]);
+      const orderId = await api().placeOrder('ada', [{ productId: 'lamp', quantity: 1 }]);
       const reason = 'payment failed: amount 1500 EUR is over the card limit';
       expect((await summary(orderId, (s) => s.status === 'cancelled')).problem).toBe(reason);
       const order = await api().until<OrderView>(

@@ -8,7 +8,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeOrder, seedCatalog } from '../support/broker-shop';
+import { seedCatalog } from '../support/broker-shop';
 import { dropNamespace } from '../support/cleanup';
 import { startShop, type TestShop } from '../support/shop';
 
@@ -44,7 +44,7 @@ const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
 describe('tracing over Kafka', () => {
   it('one POST /orders is one trace: the request, the outbox, Kafka, the saga and its participants', async () => {
-    const orderId = await placeOrder(shop.shop, 'ada', [{ productId: 'mug', quantity: 1 }]);
+    const orderId = await shop.shop.placeOrder('ada', [{ productId: 'mug', quantity: 1 }]);
 
     // The order.created the request wrote to the outbox, in the request's transaction.
     const created = await waitFor(
