@@ -31,5 +31,6 @@ export {
   prunesTombstones,
   type SagaQuery,
   type SagaStore,
+  type SendLease,
   type TombstonePruning,
 } from './store/saga-store';
