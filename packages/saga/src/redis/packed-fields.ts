@@ -1,5 +1,8 @@
-/** A packed field: text (written as UTF-8) or bytes (as they are). */
-export type PackedField = string | Uint8Array;
+/**
+ * A packed field: text (written as UTF-8), bytes (as they are), or a group of
+ * fields packed the same way, which reads back as one field.
+ */
+export type PackedField = string | Uint8Array | readonly PackedField[];
 
 /**
  * Fields packed into one script argument: per field a 4-byte big-endian
@@ -10,23 +13,39 @@ export type PackedField = string | Uint8Array;
  * table entry per argument.
  */
 export function packFields(fields: readonly PackedField[]): Buffer {
-  // At most 3 bytes of UTF-8 per UTF-16 unit (a surrogate pair, 2 units, is 4 bytes).
-  let bound = 0;
+  const packed = Buffer.allocUnsafe(bound(fields));
+  return packed.subarray(0, fill(packed, 0, fields));
+}
+
+/** Bytes the fields take at most: 3 bytes of UTF-8 per UTF-16 unit (a surrogate pair, 2 units, is 4). */
+function bound(fields: readonly PackedField[]): number {
+  let bytes = 0;
   for (const field of fields) {
-    bound += 4 + (typeof field === 'string' ? field.length * 3 : field.byteLength);
+    bytes +=
+      4 +
+      (typeof field === 'string'
+        ? field.length * 3
+        : field instanceof Uint8Array
+          ? field.byteLength
+          : bound(field));
   }
-  const packed = Buffer.allocUnsafe(bound);
-  let at = 0;
+  return bytes;
+}
+
+/** Writes the fields from `at`; returns where they end. */
+function fill(packed: Buffer, at: number, fields: readonly PackedField[]): number {
+  let end = at;
   for (const field of fields) {
-    let length: number;
+    const start = end + 4;
     if (typeof field === 'string') {
-      length = packed.write(field, at + 4, 'utf8');
+      end = start + packed.write(field, start, 'utf8');
+    } else if (field instanceof Uint8Array) {
+      packed.set(field, start);
+      end = start + field.byteLength;
     } else {
-      packed.set(field, at + 4);
-      length = field.byteLength;
+      end = fill(packed, start, field);
     }
-    packed.writeUInt32BE(length, at);
-    at += 4 + length;
+    packed.writeUInt32BE(end - start, start - 4);
   }
-  return packed.subarray(0, at);
+  return end;
 }

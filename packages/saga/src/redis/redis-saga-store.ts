@@ -58,8 +58,8 @@ export const DEFAULT_TOMBSTONE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_SEND_LEASE_MS = 30_000;
 
 const STATUSES: readonly SagaStatus[] = ['running', 'completed', 'compensated'];
-/** Most operations in one script call: a batch holds Redis for well under a few ms. */
-const BATCH_LIMIT = 256;
+/** Operations that go out at once, without waiting for the end of the turn. */
+const FLUSH_AT = 16;
 /** Instances whose last leased write this store remembers as published. */
 const PUBLISHED_MEMORY = 10_000;
 
@@ -277,7 +277,7 @@ export class RedisSagaStore implements DispatchingSagaStore {
       timeout === undefined ? '' : timeout.token,
       dispatch ? '1' : '0',
       published ?? '',
-      sends.length === 0 ? '' : packFields(commandFields(sends)),
+      sends.length === 0 ? '' : commandFields(sends),
     ]);
     switch (reply.text) {
       case 'exists':
@@ -344,20 +344,29 @@ export class RedisSagaStore implements DispatchingSagaStore {
     }
   }
 
-  /** Queues one operation for this turn's batch; resolves with its own reply. */
+  /**
+   * Queues one operation; resolves with its own reply. Operations go out at
+   * the end of the turn, or as soon as FLUSH_AT of them wait: a burst of
+   * writes then reaches Redis in a few calls, the first while the rest are
+   * still being prepared.
+   */
   private enqueue(fields: readonly PackedField[]): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      if (this.pending === undefined) {
+      let pending = this.pending;
+      if (pending === undefined) {
         const operations: Operation[] = [];
+        pending = operations;
         this.pending = operations;
         nextTurn(() => {
-          this.pending = undefined;
-          for (let i = 0; i < operations.length; i += BATCH_LIMIT) {
-            void this.run(operations.slice(i, i + BATCH_LIMIT));
-          }
+          if (this.pending === operations) this.pending = undefined;
+          if (operations.length > 0) void this.run(operations);
         });
       }
-      this.pending.push({ fields, resolve, reject });
+      pending.push({ fields, resolve, reject });
+      if (pending.length >= FLUSH_AT) {
+        this.pending = undefined;
+        void this.run(pending.splice(0));
+      }
     });
   }
 
