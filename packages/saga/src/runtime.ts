@@ -52,7 +52,11 @@ export interface SagaRuntimeOptions {
    * `earliest` also starts sagas for start events already in the log.
    */
   readonly startFrom?: 'latest' | 'earliest';
-  /** Concurrency of each saga's subscription (default 16; one saga id at a time regardless). */
+  /**
+   * Events of each saga's subscription handled at once (default 64; one saga
+   * id at a time regardless). Each waits for a store round trip, so more in
+   * flight means fuller store batches and fewer idle round trips.
+   */
   readonly concurrency?: number;
   /** Options of the relay that publishes commands (store, transport and wake-up are set). */
   readonly relay?: Omit<RelayOptions, 'store' | 'transport' | 'wakeOn'>;
@@ -398,7 +402,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
         subscriptions.push(
           bus.subscribe({
             group: groupOf(name),
-            concurrency: options.concurrency ?? 16,
+            concurrency: options.concurrency ?? 64,
             ...(options.startFrom === undefined ? {} : { startFrom: options.startFrom }),
             handlers: [...contracts.values()].map((contract) =>
               on(contract, (event, context) => handleEvent(name, event, context), {
