@@ -21,6 +21,7 @@ import {
   createSagaRuntime,
   isDispatchingStore,
   MemorySagaStore,
+  type SagaDefinition,
   type SagaInstance,
   type SagaStore,
 } from '@edakit/saga';
@@ -79,8 +80,9 @@ async function runSagas(
     bus,
     transport,
     store,
-    sagas: [saga],
-    relay: { pollIntervalMs: 20 },
+    // The saga is defined with the package's sources (test support), the
+    // runtime comes from its build: two declarations of one class.
+    sagas: [saga as unknown as SagaDefinition<unknown>],
     // Fresh topics each run: a group joining after the first events were
     // published must still read them (Kafka's 'latest' could skip them).
     startFrom: 'earliest',
