@@ -39,6 +39,7 @@ export interface SagaKeys {
   readonly outboxPrefix: string;
 }
 
+/** An instance in the timers, the timer tokens and the leases: "<saga>:<id>". */
 export const timerMember = (saga: string, id: string): string => `${saga}:${id}`;
 
 /** Saga names cannot contain ':' (see defineSaga), so the first ':' splits a member. */

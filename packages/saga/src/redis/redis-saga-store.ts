@@ -23,7 +23,13 @@ import {
   RedisOutboxStore,
   untilReady,
 } from './redis-outbox-link';
-import { DEFAULT_SAGA_PREFIX, type SagaKeys, sagaKeys, splitTimerMember } from './redis-saga-keys';
+import {
+  DEFAULT_SAGA_PREFIX,
+  type SagaKeys,
+  sagaKeys,
+  splitTimerMember,
+  timerMember,
+} from './redis-saga-keys';
 import { batchScript, claimScript, findScript, sweepScript } from './redis-saga-scripts';
 
 export interface RedisSagaStoreOptions {
@@ -258,7 +264,7 @@ export class RedisSagaStore implements DispatchingSagaStore {
     if (timeout !== undefined) finite('timeout.dueAt', timeout.dueAt);
     const key = this.keys.instance(instance.saga, instance.id);
     const { json, stored } = encodeInstance(instance);
-    const member = `${instance.saga}:${instance.id}`;
+    const member = timerMember(instance.saga, instance.id);
     const published = this.published.get(member);
     // A finished instance is written no more.
     if (instance.status !== 'running') this.published.delete(member);
