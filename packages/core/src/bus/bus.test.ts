@@ -244,6 +244,48 @@ describe('handling', () => {
     });
   });
 
+  it('ctx.logger and the retry log line carry the trace id of the event, none without a trace context', async () => {
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const capture = (fields: Record<string, unknown>, message: string): void =>
+      void lines.push({ message, fields });
+    const logger = { debug: capture, info: capture, warn: capture, error: capture };
+    const { bus } = setup({ logger });
+    const seen: string[] = [];
+    bus.subscribe({
+      group: 'billing',
+      retry: { immediate: 0, delayed: [5] },
+      handlers: [
+        on(OrderCreated, (event, ctx) => {
+          ctx.logger.info({}, `handling ${event.data.orderId}`);
+          seen.push(event.data.orderId);
+          if (event.data.orderId === 'traced' && seen.length === 1) throw new Error('once');
+        }),
+      ],
+    });
+    await bus.start();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await bus.publish(
+      OrderCreated,
+      { orderId: 'traced', total: 1 },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    await waitFor(() => seen.length === 2);
+    await bus.publish(OrderCreated, { orderId: 'untraced', total: 1 });
+    await waitFor(() => seen.length === 3);
+    await bus.stop();
+    const traced = lines.filter((line) => line.message === 'handling traced');
+    expect(traced).toHaveLength(2);
+    for (const line of traced) {
+      expect(line.fields).toMatchObject({ trace_id: traceId, trace_flags: '01' });
+    }
+    expect(lines.find((line) => line.message === 'event will be retried')?.fields).toMatchObject({
+      trace_id: traceId,
+    });
+    const untraced = lines.find((line) => line.message === 'handling untraced');
+    expect(untraced?.fields).toBeDefined();
+    expect(untraced?.fields).not.toHaveProperty('trace_id');
+  });
+
   it('ctx.publish carries the correlation id forward and sets the causation id', async () => {
     const { bus, transport } = setup();
     bus.subscribe({

@@ -8,6 +8,7 @@ import { ErrorCodes } from '../errors/error-codes';
 import { HandlerTimeoutError } from '../errors/handling-errors';
 import type { ContextPublish, HandlerContext } from '../handler/handler';
 import { type Logger, withFields } from '../logging/logger';
+import { traceLogFields } from '../logging/trace-fields';
 import type { ObserverSet } from '../observability/observer-set';
 import { decideFailure, describeFailure } from '../retry/failure-outcome';
 import type { RetryPolicy } from '../retry/retry-policy';
@@ -119,6 +120,7 @@ export async function handleDelivery(
                 eventId: event.id,
                 eventType: event.type,
                 correlationId: event.correlationid,
+                ...traceLogFields(event.traceparent),
                 group,
                 handler: this.handler,
                 attempt: this.attempt,
@@ -261,6 +263,7 @@ function fail(
     eventId: raw?.id,
     eventType: raw?.type,
     correlationId: raw?.correlationid,
+    ...traceLogFields(raw?.traceparent),
     attempt: attempts,
   });
   return outcome;
