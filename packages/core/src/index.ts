@@ -106,6 +106,7 @@ export {
   type MemoryIdempotencyStoreOptions,
 } from './idempotency/memory-idempotency-store';
 export { type Logger, silentLogger, withFields } from './logging/logger';
+export { type TraceLogFields, traceLogFields } from './logging/trace-fields';
 export { InMemoryTransport, type InMemoryTransportOptions } from './memory/in-memory-transport';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker';
 export { type IdempotencyOptions, idempotency } from './middleware/idempotency';
@@ -126,6 +127,12 @@ export type {
   PublishTraceStart,
 } from './observability/bus-tracing';
 export type { SagaObserver } from './observability/saga-observer';
+export type {
+  SagaStepOutcome,
+  SagaStepTrace,
+  SagaStepTraceStart,
+  SagaTracing,
+} from './observability/saga-tracing';
 export {
   decideFailure,
   describeFailure,

@@ -401,6 +401,91 @@ describe('openTelemetry: handling', () => {
   });
 });
 
+describe('openTelemetry: saga steps', () => {
+  it('an INTERNAL span "saga <name> <step>" under the process span; what the step prepares is its child', async () => {
+    const tracing = openTelemetry({ tracerProvider: provider });
+    const { bus } = setup({ tracing });
+    let carried: string | undefined;
+    let prepared: string | undefined;
+    bus.subscribe({
+      group: 'saga.order',
+      handlers: [
+        on(OrderPlaced, (event) =>
+          tracing.sagaStep(
+            {
+              saga: 'order',
+              sagaId: event.data.orderId,
+              trigger: 'event',
+              eventType: event.type,
+              eventId: event.id,
+            },
+            async (step) => {
+              carried = step.traceparent;
+              prepared = bus.prepare(PaymentRequested, { orderId: event.data.orderId }).envelope
+                .traceparent;
+              step.record({ result: 'applied', step: 'payment', status: 'running', sent: 1 });
+            },
+          ),
+        ),
+      ],
+    });
+    await bus.start();
+    const placed = await bus.publish(OrderPlaced, { orderId: 'o-s1' });
+    await waitFor(() => named('saga order payment').length === 1);
+    const process = one('process order');
+    const step = one('saga order payment');
+    const create = one('create payment');
+    expect(step.kind).toBe(SpanKind.INTERNAL);
+    expect(step.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(step.spanContext().traceId).toBe(process.spanContext().traceId);
+    expect(step.attributes).toEqual({
+      'edakit.saga.name': 'order',
+      'edakit.saga.id': 'o-s1',
+      'edakit.saga.trigger': 'event',
+      'edakit.saga.step': 'payment',
+      'edakit.saga.result': 'applied',
+      'edakit.saga.status': 'running',
+      'edakit.saga.sent_count': 1,
+      'cloudevents.event_type': 'order.placed',
+      'cloudevents.event_id': placed.id,
+    });
+    expect(carried).toBe(traceparentOf(step));
+    expect(create.parentSpanContext?.spanId).toBe(step.spanContext().spanId);
+    expect(prepared).toBe(traceparentOf(create));
+  });
+
+  it('a timer step continues the trace context it was given; a failed step records its error', async () => {
+    const tracing = openTelemetry({ tracerProvider: provider });
+    const given = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const result = await tracing.sagaStep(
+      { saga: 'order', sagaId: 'o-s2', trigger: 'timeout', eventId: 'token-1', traceparent: given },
+      async (step) => {
+        step.record({ result: 'duplicate' });
+        return 42;
+      },
+    );
+    expect(result).toBe(42);
+    const step = one('saga order');
+    expect(step.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(step.parentSpanContext).toMatchObject({ spanId: '00f067aa0ba902b7', isRemote: true });
+    expect(step.attributes).toMatchObject({
+      'edakit.saga.trigger': 'timeout',
+      'edakit.saga.result': 'duplicate',
+      'cloudevents.event_id': 'token-1',
+    });
+    expect(step.attributes).not.toHaveProperty('edakit.saga.step');
+
+    await expect(
+      tracing.sagaStep({ saga: 'order', sagaId: 'o-s3', trigger: 'timeout' }, async () => {
+        throw new Error('store down');
+      }),
+    ).rejects.toThrowError('store down');
+    const failed = spans().find((span) => span.attributes['edakit.saga.id'] === 'o-s3');
+    expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'store down' });
+    expect(failed?.parentSpanContext).toBeUndefined();
+  });
+});
+
 describe('a bus without tracing', () => {
   it('records nothing and writes no trace context, even with an SDK registered', async () => {
     trace.setGlobalTracerProvider(provider);

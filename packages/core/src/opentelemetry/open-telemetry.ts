@@ -19,6 +19,7 @@ import type {
   PublishTrace,
   PublishTraceStart,
 } from '../observability/bus-tracing';
+import type { SagaStepTrace, SagaStepTraceStart, SagaTracing } from '../observability/saga-tracing';
 import { describeFailure } from '../retry/failure-outcome';
 import { readTraceContext, writeTraceContext } from './trace-context';
 
@@ -58,7 +59,17 @@ export const SpanAttributes = Object.freeze({
   handler: 'edakit.handler',
   attempt: 'edakit.attempt',
   causationId: 'edakit.causation_id',
+  sagaName: 'edakit.saga.name',
+  sagaId: 'edakit.saga.id',
+  sagaTrigger: 'edakit.saga.trigger',
+  sagaStep: 'edakit.saga.step',
+  sagaStatus: 'edakit.saga.status',
+  sagaResult: 'edakit.saga.result',
+  sagaSent: 'edakit.saga.sent_count',
 });
+
+/** Tracing for buses and saga runtimes: pass the same object as either's `tracing` option. */
+export type OpenTelemetryTracing = BusTracing & SagaTracing;
 
 /**
  * Tracing for a bus with OpenTelemetry (`@opentelemetry/api`, an optional peer
@@ -76,12 +87,19 @@ export const SpanAttributes = Object.freeze({
  *   event's creation context and linked to it, the handler running inside it
  *   (what it publishes continues the trace). A retry is a span of its own
  *   (`edakit.attempt`); a failed attempt records its error.
+ * - `saga <name> <step>` (INTERNAL): one saga step (a saga runtime's
+ *   `tracing` option), a child of the `process` span of the event that moved
+ *   it, or for a timer of the step that set it; the commands it sends are its
+ *   children. Attributes: `edakit.saga.*` (name, id, trigger, step, status,
+ *   result, sent_count).
  *
  * @example
  * import { openTelemetry } from '@edakit/core/opentelemetry';
- * const bus = createBus({ transport, source: '/services/orders', tracing: openTelemetry() });
+ * const tracing = openTelemetry();
+ * const bus = createBus({ transport, source: '/services/orders', tracing });
+ * // and, with @edakit/saga: createSagaRuntime({ bus, transport, store, sagas, tracing })
  */
-export function openTelemetry(options: OpenTelemetryOptions = {}): BusTracing {
+export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetryTracing {
   // The global provider is a proxy: an SDK registered after this still gets the spans.
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
 
@@ -99,7 +117,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): BusTracing {
             [SpanAttributes.eventType]: start.type,
           },
         },
-        publishParent(start),
+        activeOrGiven(start.traceparent, start.tracestate),
       );
       const spanContext = span.spanContext();
       const carried = isSpanContextValid(spanContext)
@@ -179,15 +197,67 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): BusTracing {
         span.end();
       }
     },
+
+    async sagaStep<T>(
+      start: SagaStepTraceStart,
+      run: (step: SagaStepTrace) => Promise<T>,
+    ): Promise<T> {
+      const parent = activeOrGiven(start.traceparent, start.tracestate);
+      const span = tracer.startSpan(
+        `saga ${start.saga}`,
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            [SpanAttributes.sagaName]: start.saga,
+            [SpanAttributes.sagaId]: start.sagaId,
+            [SpanAttributes.sagaTrigger]: start.trigger,
+            ...(start.eventType === undefined
+              ? {}
+              : { [SpanAttributes.eventType]: start.eventType }),
+            ...(start.eventId === undefined ? {} : { [SpanAttributes.eventId]: start.eventId }),
+          },
+        },
+        parent,
+      );
+      const spanContext = span.spanContext();
+      const carried = isSpanContextValid(spanContext)
+        ? writeTraceContext(spanContext)
+        : { traceparent: start.traceparent, tracestate: start.tracestate };
+      try {
+        return await context.with(trace.setSpan(parent, span), () =>
+          run({
+            traceparent: carried.traceparent,
+            tracestate: carried.tracestate,
+            record(outcome) {
+              if (outcome.step !== undefined) {
+                span.updateName(`saga ${start.saga} ${outcome.step}`);
+                span.setAttribute(SpanAttributes.sagaStep, outcome.step);
+              }
+              span.setAttribute(SpanAttributes.sagaResult, outcome.result);
+              if (outcome.status !== undefined) {
+                span.setAttribute(SpanAttributes.sagaStatus, outcome.status);
+              }
+              if (outcome.sent !== undefined)
+                span.setAttribute(SpanAttributes.sagaSent, outcome.sent);
+            },
+          }),
+        );
+      } catch (error) {
+        recordFailure(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
   };
 }
 
 /** The active span, else the trace context the caller passed, else a new trace. */
-function publishParent(start: PublishTraceStart): Context {
+function activeOrGiven(traceparent: string | undefined, tracestate: string | undefined): Context {
   const active = context.active();
   const current = trace.getSpan(active)?.spanContext();
   if (current !== undefined && isSpanContextValid(current)) return active;
-  const given = readTraceContext(start.traceparent, start.tracestate);
+  const given = readTraceContext(traceparent, tracestate);
   return given === undefined ? active : trace.setSpanContext(active, given);
 }
 
