@@ -9,6 +9,10 @@ import {
   messageOf,
   on,
   type PreparedEvent,
+  type SagaObserver,
+  type SagaStepTrace,
+  type SagaStepTraceStart,
+  type SagaTracing,
   type Subscription,
   silentLogger,
 } from '@edakit/core';
@@ -17,7 +21,8 @@ import { type Clock, systemClock } from './clock';
 import type { SagaDefinition } from './definition/define-saga';
 import { sagaIdOf } from './engine/correlate';
 import { KeyedLock } from './engine/keyed-lock';
-import type { SagaInstance } from './engine/saga-instance';
+import { type SagaInstance, traceOf } from './engine/saga-instance';
+import { observeStep, stepOutcome, type TakenStep } from './engine/step-report';
 import {
   applyReply,
   applyTimeout,
@@ -73,6 +78,18 @@ export interface SagaRuntimeOptions {
    * costs one failed compare-and-set, then a load.
    */
   readonly instanceCacheSize?: number;
+  /**
+   * Told when an instance starts or finishes and when a timer fires:
+   * `prometheusMetrics().saga` from `@edakit/core/prometheus` implements it.
+   */
+  readonly observer?: SagaObserver;
+  /**
+   * Records each saga step as a span of its own (`openTelemetry()` from
+   * `@edakit/core/opentelemetry`, the same object a bus takes). Without it
+   * trace context still flows: commands carry the trace of the event that
+   * caused them, and a timer's of the step that set it.
+   */
+  readonly tracing?: SagaTracing;
   readonly logger?: Logger;
 }
 
@@ -117,6 +134,12 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     });
   }
   const writer = new TransitionWriter(store, options.transport, logger, cacheSize);
+  const { observer, tracing } = options;
+  /** Runs a step in its span when tracing is on; `trace` is undefined otherwise. */
+  const traced = <T>(
+    start: SagaStepTraceStart,
+    run: (trace: SagaStepTrace | undefined) => Promise<T>,
+  ): Promise<T> => (tracing === undefined ? run(undefined) : tracing.sagaStep(start, run));
   const lock = new KeyedLock();
   const byName = new Map<string, Map<number, SagaDefinition<unknown>>>();
   for (const definition of options.sagas) {
@@ -168,6 +191,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     sends.map(({ spec, step }) => {
       const ref = { saga: instance.saga, id: instance.id };
       return bus.prepare(spec.contract, spec.data(instance.data, ref) as never, {
+        // The step's trace (a traced bus prefers the active span, the step's own).
+        ...traceOf(instance.traceparent, instance.tracestate),
         ...spec.options?.(instance.data, ref),
         // Replies come back with this correlation id: it is the saga id.
         correlationId: instance.id,
@@ -190,31 +215,45 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     decide: (
       instance: SagaInstance | undefined,
     ) => { definition: SagaDefinition<unknown>; transition: Transition<unknown> } | undefined,
-    cause: string | undefined,
-    start: boolean,
-  ): Promise<Transition<unknown> | undefined> => {
+    step: {
+      /** The event that caused the step, for the commands' causation id. */
+      readonly cause: string | undefined;
+      /** Whether the event starts sagas: the instance is assumed absent. */
+      readonly start: boolean;
+      /** The trace context the stored instance and its commands get; none keeps the stored one. */
+      readonly trace: Pick<SagaInstance, 'traceparent' | 'tracestate'> | undefined;
+      /** The instance as just loaded from the store, to use instead of a first load. */
+      readonly loaded?: SagaInstance | undefined;
+    },
+  ): Promise<TakenStep | undefined> => {
     const key = `${name}\u0000${id}`;
     const known = writer.known(key);
+    let loaded = step.loaded;
     let guess: { readonly instance: SagaInstance | undefined } | undefined =
-      known !== undefined ? { instance: known } : start ? { instance: undefined } : undefined;
+      known !== undefined ? { instance: known } : step.start ? { instance: undefined } : undefined;
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; ) {
         const guessed = guess !== undefined;
-        const current = guess !== undefined ? guess.instance : await store.load(name, id);
+        const current =
+          guess !== undefined ? guess.instance : (loaded ?? (await store.load(name, id)));
         guess = undefined;
+        loaded = undefined;
         const decision = decide(current);
         // Nothing to write: only the stored instance may say so.
         if (decision === undefined || decision.transition.kind !== 'applied') {
           if (guessed) continue;
-          return decision?.transition;
+          return decision === undefined ? undefined : { ...decision, current };
         }
         const { definition, transition } = decision;
-        const sends = prepare(definition, transition.instance, transition.sends, cause);
-        const instance =
-          current === undefined
-            ? transition.instance
-            : { ...transition.instance, version: current.version + 1 };
-        if (await writer.write(key, current, instance, sends)) return transition;
+        const instance = {
+          ...transition.instance,
+          ...(current === undefined ? {} : { version: current.version + 1 }),
+          ...step.trace,
+        };
+        const sends = prepare(definition, instance, transition.sends, step.cause);
+        if (await writer.write(key, current, instance, sends)) {
+          return { definition, current, transition };
+        }
         writer.forget(key);
         if (!guessed) attempt++;
       }
@@ -234,64 +273,107 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     const starter = newest(name);
     const id = sagaIdOf(starter, event);
     const describe = { eventType: event.type, eventId: event.id };
-    await lock.run(`${name}\u0000${id}`, async () => {
-      const transition = await transact(
-        name,
-        id,
-        describe,
-        (instance) => {
-          const input = { now: clock.now(), token: randomUUID() };
-          if (instance === undefined) {
-            if (event.type !== starter.start.contract.type) {
-              return {
-                definition: starter,
-                transition: { kind: 'unexpected', reason: 'no saga with this id' },
-              };
+    const start: SagaStepTraceStart = {
+      saga: name,
+      sagaId: id,
+      trigger: 'event',
+      eventType: event.type,
+      eventId: event.id,
+      traceparent: event.traceparent,
+      tracestate: event.tracestate,
+    };
+    await lock.run(`${name}\u0000${id}`, () =>
+      traced(start, async (trace) => {
+        const taken = await transact(
+          name,
+          id,
+          describe,
+          (instance) => {
+            const input = { now: clock.now(), token: randomUUID() };
+            if (instance === undefined) {
+              if (event.type !== starter.start.contract.type) {
+                return {
+                  definition: starter,
+                  transition: { kind: 'unexpected', reason: 'no saga with this id' },
+                };
+              }
+              return { definition: starter, transition: startSaga(starter, id, event, input) };
             }
-            return { definition: starter, transition: startSaga(starter, id, event, input) };
+            const definition = definitionFor(instance);
+            return { definition, transition: applyReply(definition, instance, event, input) };
+          },
+          {
+            cause: event.id,
+            start: event.type === starter.start.contract.type,
+            // Traced: the step's span; else the event's own trace context.
+            trace: trace
+              ? traceOf(trace.traceparent, trace.tracestate)
+              : traceOf(event.traceparent, event.tracestate),
+          },
+        );
+        trace?.record(stepOutcome(taken));
+        if (observer !== undefined) observeStep(observer, taken, 'event', logger);
+        const transition = taken?.transition;
+        if (transition?.kind === 'unexpected') {
+          const instance = await store.load(name, id);
+          const details = {
+            saga: name,
+            sagaId: id,
+            status: instance?.status ?? 'absent',
+            step: instance === undefined ? undefined : starter.steps[instance.step]?.name,
+            ...describe,
+            reason: transition.reason,
+          };
+          const policy = (instance ? definitionFor(instance) : starter).settings.unexpected;
+          if (policy === 'ignore') {
+            context.logger.warn(details, 'saga ignored an event its state does not expect');
+            return;
           }
-          const definition = definitionFor(instance);
-          return { definition, transition: applyReply(definition, instance, event, input) };
-        },
-        event.id,
-        event.type === starter.start.contract.type,
-      );
-      if (transition?.kind === 'unexpected') {
-        const instance = await store.load(name, id);
-        const details = {
-          saga: name,
-          sagaId: id,
-          status: instance?.status ?? 'absent',
-          step: instance === undefined ? undefined : starter.steps[instance.step]?.name,
-          ...describe,
-          reason: transition.reason,
-        };
-        const policy = (instance ? definitionFor(instance) : starter).settings.unexpected;
-        if (policy === 'ignore') {
-          context.logger.warn(details, 'saga ignored an event its state does not expect');
-          return;
+          throw new UnexpectedSagaEventError(details, policy === 'retry');
         }
-        throw new UnexpectedSagaEventError(details, policy === 'retry');
-      }
-    });
+      }),
+    );
   };
 
   const fireOne = async (saga: string, id: string, token: string): Promise<void> => {
-    await lock.run(`${saga}\u0000${id}`, () =>
-      transact(
+    await lock.run(`${saga}\u0000${id}`, async () => {
+      // The trace a timer continues is the one of the step that set it: the
+      // instance keeps it, so a traced runtime reads the instance first.
+      const key = `${saga}\u0000${id}`;
+      const known = tracing === undefined ? undefined : writer.known(key);
+      const loaded =
+        tracing === undefined || known !== undefined ? undefined : await store.load(saga, id);
+      const stored = known ?? loaded;
+      const start: SagaStepTraceStart = {
         saga,
-        id,
-        { eventType: 'timeout', eventId: token },
-        (instance) => {
-          if (instance === undefined) return undefined;
-          const definition = definitionFor(instance);
-          const input = { now: clock.now(), token: randomUUID() };
-          return { definition, transition: applyTimeout(definition, instance, token, input) };
-        },
-        undefined,
-        false,
-      ),
-    );
+        sagaId: id,
+        trigger: 'timeout',
+        eventId: token,
+        traceparent: stored?.traceparent,
+        tracestate: stored?.tracestate,
+      };
+      await traced(start, async (trace) => {
+        const taken = await transact(
+          saga,
+          id,
+          { eventType: 'timeout', eventId: token },
+          (instance) => {
+            if (instance === undefined) return undefined;
+            const definition = definitionFor(instance);
+            const input = { now: clock.now(), token: randomUUID() };
+            return { definition, transition: applyTimeout(definition, instance, token, input) };
+          },
+          {
+            cause: undefined,
+            start: false,
+            trace: traceOf(trace?.traceparent, trace?.tracestate),
+            loaded,
+          },
+        );
+        trace?.record(stepOutcome(taken));
+        if (observer !== undefined) observeStep(observer, taken, 'timeout', logger);
+      });
+    });
   };
 
   /** Claims due timers (at most TIMEOUT_BATCH); `fired` resolves when they were handled. */

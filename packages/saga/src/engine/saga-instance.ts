@@ -30,7 +30,22 @@ export interface SagaInstance<D = unknown> {
   readonly failure?: { readonly step: string; readonly reason: 'failed' | 'timed-out' } | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * W3C trace context of the step that last moved the instance, so that a
+   * step its timer takes later (a re-send, a deadline) continues the same trace.
+   */
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 /** How many applied event ids an instance remembers. */
 export const PROCESSED_WINDOW = 128;
+
+/** An instance's trace context fields, absent rather than undefined when it has none. */
+export function traceOf(
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+): Pick<SagaInstance, 'traceparent' | 'tracestate'> {
+  if (traceparent === undefined) return {};
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+}

@@ -16,7 +16,12 @@ import {
   type PostgresOutboxStore,
   preparedInsertSql,
 } from '@edakit/outbox';
-import type { SagaInstance, SagaStatus, SagaTimeout } from '../engine/saga-instance';
+import {
+  type SagaInstance,
+  type SagaStatus,
+  type SagaTimeout,
+  traceOf,
+} from '../engine/saga-instance';
 import type { DueTimeout, SagaQuery, SagaStore, TombstonePruning } from '../store/saga-store';
 import { migrateSagaTable, sagaTableName } from './saga-table';
 
@@ -65,6 +70,8 @@ interface InstanceRow {
   failure: { step?: unknown; reason?: unknown } | null;
   created_at: string;
   updated_at: string;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::bigint AS ${column}`;
@@ -86,6 +93,8 @@ const FIELDS = [
   'failure',
   'created_at',
   'updated_at',
+  'traceparent',
+  'tracestate',
   'expected',
 ] as const;
 
@@ -182,17 +191,17 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
       insert: `
         INSERT INTO ${t} (saga, id, definition_version, version, status, step, attempt, data,
           completed_steps, timeout_token, timeout_due_at, timeout_kind, due_at, processed, failure,
-          created_at, updated_at)
+          created_at, updated_at, traceparent, tracestate)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::text[], $10, ${at(11)}, $12, ${at(11)},
-          $13::text[], $14::jsonb, ${at(15)}, ${at(16)})
+          $13::text[], $14::jsonb, ${at(15)}, ${at(16)}, $17, $18)
         ON CONFLICT (saga, id) DO NOTHING`,
       update: `
         UPDATE ${t} SET definition_version = $3, version = $4, status = $5, step = $6,
           attempt = $7, data = $8::jsonb, completed_steps = $9::text[], timeout_token = $10,
           timeout_due_at = ${at(11)}, timeout_kind = $12, due_at = ${at(11)},
           processed = $13::text[], failure = $14::jsonb, created_at = ${at(15)},
-          updated_at = ${at(16)}
-        WHERE saga = $1 AND id = $2 AND version = $17`,
+          updated_at = ${at(16)}, traceparent = $17, tracestate = $18
+        WHERE saga = $1 AND id = $2 AND version = $19`,
       // Several writes, one per instance, as rows of $1 (a JSON array, see rowRecord):
       // each compare-and-set on its own; saga_written holds the pos of those written.
       insertMany: `
@@ -200,11 +209,11 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
         saga_inserted AS (
           INSERT INTO ${t} (saga, id, definition_version, version, status, step, attempt, data,
             completed_steps, timeout_token, timeout_due_at, timeout_kind, due_at, processed,
-            failure, created_at, updated_at)
+            failure, created_at, updated_at, traceparent, tracestate)
           SELECT saga, id, definition_version, version, status, step, attempt, data::jsonb,
             completed_steps, timeout_token, ${atColumn('timeout_due_at')}, timeout_kind,
             ${atColumn('timeout_due_at')}, processed, failure::jsonb, ${atColumn('created_at')},
-            ${atColumn('updated_at')}
+            ${atColumn('updated_at')}, traceparent, tracestate
           FROM saga_input ORDER BY saga, id
           ON CONFLICT (saga, id) DO NOTHING
           RETURNING saga, id
@@ -219,7 +228,8 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
             timeout_due_at = ${atColumn('r.timeout_due_at')}, timeout_kind = r.timeout_kind,
             due_at = ${atColumn('r.timeout_due_at')}, processed = r.processed,
             failure = r.failure::jsonb, created_at = ${atColumn('r.created_at')},
-            updated_at = ${atColumn('r.updated_at')}
+            updated_at = ${atColumn('r.updated_at')}, traceparent = r.traceparent,
+            tracestate = r.tracestate
           FROM saga_input r
           WHERE s.saga = r.saga AND s.id = r.id AND s.version = r.expected
           RETURNING r.pos
@@ -551,6 +561,7 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
       processed: row.processed,
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
+      ...traceOf(row.traceparent ?? undefined, row.tracestate ?? undefined),
     };
     const failure = row.failure;
     if (failure === null) return instance;
@@ -586,7 +597,8 @@ interface PendingWrite {
 const INPUT = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(pos int, saga text, id text,
   definition_version integer, version integer, status text, step integer, attempt integer,
   data text, completed_steps text[], timeout_token text, timeout_due_at float8, timeout_kind text,
-  processed text[], failure text, created_at float8, updated_at float8, expected integer)`;
+  processed text[], failure text, created_at float8, updated_at float8, traceparent text,
+  tracestate text, expected integer)`;
 
 /** A JSON column of milliseconds → timestamptz, as `at` does for a parameter. */
 const atColumn = (column: string) => `to_timestamp(${column} / 1000)`;
@@ -621,7 +633,7 @@ interface PendingLoad {
   }[];
 }
 
-/** $1..$16 of the insert and update statements. */
+/** $1..$18 of the insert and update statements. */
 function rowValues(instance: SagaInstance): unknown[] {
   positiveInteger('version', instance.version);
   const timeout = instance.timeout;
@@ -657,6 +669,8 @@ function rowValues(instance: SagaInstance): unknown[] {
     instance.failure === undefined ? null : JSON.stringify(instance.failure),
     instance.createdAt,
     instance.updatedAt,
+    instance.traceparent ?? null,
+    instance.tracestate ?? null,
   ];
 }
 

@@ -46,8 +46,13 @@ CREATE TABLE IF NOT EXISTS ${t} (
   failure            jsonb,
   created_at         timestamptz NOT NULL,
   updated_at         timestamptz NOT NULL,
+  traceparent        text,
+  tracestate         text,
   PRIMARY KEY (saga, id)
 );
+-- Columns added since the table's first version: a table made before gets them here.
+ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS traceparent text;
+ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS tracestate text;
 CREATE INDEX IF NOT EXISTS ${base}_due_at ON ${t} (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${base}_status ON ${t} (saga, status, id);
 CREATE INDEX IF NOT EXISTS ${base}_finished ON ${t} (updated_at) WHERE status <> 'running';

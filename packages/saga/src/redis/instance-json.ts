@@ -1,5 +1,10 @@
 import { InvalidOptionsError, InvalidStateError, messageOf } from '@edakit/core';
-import type { SagaInstance, SagaStatus, SagaTimeout } from '../engine/saga-instance';
+import {
+  type SagaInstance,
+  type SagaStatus,
+  type SagaTimeout,
+  traceOf,
+} from '../engine/saga-instance';
 
 const STATUSES: readonly string[] = ['running', 'completed', 'compensated'] satisfies SagaStatus[];
 
@@ -39,6 +44,8 @@ export function encodeInstance(instance: SagaInstance): {
     failure: failure ?? null,
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,
+    traceparent: instance.traceparent,
+    tracestate: instance.tracestate,
   });
   // JSON.stringify leaves out a property whose value has no JSON (undefined): so does this.
   const json = `${head.slice(0, -1)}${data === undefined ? '' : `,"data":${data}`},${tail.slice(1)}`;
@@ -59,6 +66,7 @@ export function encodeInstance(instance: SagaInstance): {
     processed: instance.processed,
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,
+    ...traceOf(instance.traceparent, instance.tracestate),
   };
   return {
     json,
@@ -113,6 +121,10 @@ export function instanceFromJson(json: string, where: string): SagaInstance {
     processed: strings('processed'),
     createdAt: number('createdAt'),
     updatedAt: number('updatedAt'),
+    ...traceOf(
+      optionalText(parsed, 'traceparent', malformed),
+      optionalText(parsed, 'tracestate', malformed),
+    ),
   };
   const failure = parsed.failure;
   if (failure === null || failure === undefined) return instance;
@@ -141,4 +153,15 @@ function timeoutOf(value: unknown, malformed: (why: string) => Error): SagaTimeo
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalText(
+  parsed: Record<string, unknown>,
+  name: string,
+  malformed: (why: string) => Error,
+): string | undefined {
+  const value = parsed[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw malformed(`"${name}" is not a string`);
+  return value;
 }

@@ -162,6 +162,28 @@ describe('PostgresSagaStore specifics', () => {
     expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain(`${table}_due_at`);
   });
 
+  it('migrate adds the trace context columns to a table made before them, keeping its rows', async () => {
+    const table = postgres.table();
+    const pool = postgres.pool();
+    const store = await postgres.openAt(table);
+    await store.migrate();
+    expect(await store.create(instance('old-1'), [])).toBe(true);
+    await pool.query(`ALTER TABLE ${table} DROP COLUMN traceparent, DROP COLUMN tracestate`);
+    await store.migrate();
+    const columns = await pool.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_name = $1 AND column_name LIKE 'trace%' ORDER BY column_name`,
+      [table],
+    );
+    expect(columns.rows.map((row) => row.column_name)).toEqual(['traceparent', 'tracestate']);
+    expect(await store.load('tick', 'old-1')).toEqual(instance('old-1'));
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect(await store.update(instance('old-1', { version: 2, traceparent }), [])).toBe(true);
+    expect(await store.load('tick', 'old-1')).toEqual(
+      instance('old-1', { version: 2, traceparent }),
+    );
+  });
+
   it('refuses options it cannot use (typed EDAKIT_INVALID_OPTIONS)', () => {
     const pool = postgres.pool();
     expect(() => new PostgresSagaStore({ pool, bus: preparer, table: 'Bad Name' })).toThrow(

@@ -268,6 +268,43 @@ export function durableStoreCases(backend: StoreBackend): void {
       expect(await drain(store)).toEqual([]);
     });
 
+    it('keeps an instance’s trace context as written (one or many writes at once), read back by another store', async () => {
+      const factory = await backend.fresh('trace-context');
+      const [writer, reader] = [await factory.open(), await factory.open()];
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const traced = (id: string) =>
+        tickInstance(id, { traceparent, tracestate: 'vendor=abc,other=x' });
+      // Written in the same turn: the stores that batch writes write them together.
+      expect(
+        await Promise.all([writer.create(traced('t-1'), []), writer.create(traced('t-2'), [])]),
+      ).toEqual([true, true]);
+      expect(await writer.create(tickInstance('t-3'), [])).toBe(true);
+      expect(await reader.load('tick', 't-1')).toEqual(traced('t-1'));
+      expect(await reader.load('tick', 't-2')).toEqual(traced('t-2'));
+      const untraced = await reader.load('tick', 't-3');
+      expect(untraced).toEqual(tickInstance('t-3'));
+      expect(untraced).not.toHaveProperty('traceparent');
+
+      const next = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+      const moved = {
+        ...traced('t-1'),
+        version: 2,
+        step: 1,
+        traceparent: next,
+        tracestate: undefined,
+      };
+      expect(
+        await Promise.all([
+          writer.update(moved, []),
+          writer.update({ ...traced('t-2'), version: 2 }, []),
+        ]),
+      ).toEqual([true, true]);
+      const loaded = await reader.load('tick', 't-1');
+      expect(loaded).toMatchObject({ version: 2, step: 1, traceparent: next });
+      expect(loaded).not.toHaveProperty('tracestate');
+      expect(await reader.load('tick', 't-2')).toEqual({ ...traced('t-2'), version: 2 });
+    });
+
     it('indexes the timer with the instance, leases it when claimed, re-indexes and removes it with later writes', async () => {
       const store = await (await backend.fresh('timers')).open();
       const id = 'order:7'; // ids may contain the member separator

@@ -1,0 +1,234 @@
+import {
+  type BusTracing,
+  createBus,
+  InMemoryTransport,
+  type Logger,
+  type SagaObserver,
+  type SagaTracing,
+} from '@edakit/core';
+import { openTelemetry } from '@edakit/core/opentelemetry';
+import { CapturingTransport, waitFor } from '@edakit/core/testing';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSagaRuntime, MemorySagaStore, VirtualClock } from '../../src';
+import { OrderCreated, OrderSaga, subscribeParticipants } from '../support/order-saga';
+
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const contextManager = new AsyncLocalStorageContextManager();
+
+beforeAll(() => {
+  context.setGlobalContextManager(contextManager.enable());
+});
+afterAll(() => {
+  context.disable();
+  trace.disable();
+});
+
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  exporter.reset();
+});
+
+async function setup(options: {
+  observer?: SagaObserver;
+  tracing?: BusTracing & SagaTracing;
+  logger?: Logger;
+}) {
+  const clock = new VirtualClock();
+  const transport = new CapturingTransport(new InMemoryTransport());
+  const bus = createBus({
+    transport,
+    source: '/saga-test',
+    retry: { immediate: 0, delayed: [20, 20] },
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+  });
+  const store = new MemorySagaStore(() => clock.now());
+  const runtime = createSagaRuntime({
+    bus,
+    transport,
+    store,
+    sagas: [OrderSaga],
+    clock,
+    relay: { pollIntervalMs: 20 },
+    ...options,
+  });
+  const participants = subscribeParticipants(bus);
+  await runtime.start();
+  await bus.start();
+  stops.push(
+    () => bus.stop(),
+    () => runtime.stop(),
+  );
+  const sent = (orderId: string) =>
+    transport.captured.filter((m) => m.message.key === orderId && m.type !== 'order.created');
+  return { clock, bus, runtime, participants, sent };
+}
+
+const items = [{ sku: 'sku-1', quantity: 2 }];
+const traceparentOf = (span: ReadableSpan) =>
+  `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
+
+/** Runs o-1 (completes), o-2 (payment declined) and o-3 (shipping times out) to their end. */
+async function runThreeOrders(shop: Awaited<ReturnType<typeof setup>>, traceparent?: string) {
+  const { bus, runtime, participants, clock, sent } = shop;
+  participants.failPayment.add('o-2');
+  participants.silentShipping.add('o-3');
+  const options = traceparent === undefined ? {} : { traceparent };
+  for (const orderId of ['o-1', 'o-2', 'o-3']) {
+    await bus.publish(OrderCreated, { orderId, items, total: 40 }, options);
+  }
+  await waitFor(() => participants.received.includes('shipping.create o-3'), { timeoutMs: 5000 });
+  await waitFor(() => sent('o-1').some((m) => m.type === 'order.confirmed'), { timeoutMs: 5000 });
+  await waitFor(() => sent('o-2').some((m) => m.type === 'order.cancelled'), { timeoutMs: 5000 });
+  clock.advance(2_001);
+  await waitFor(async () => (await runtime.get('order', 'o-3'))?.status === 'compensated', {
+    timeoutMs: 5000,
+  });
+  await waitFor(() => sent('o-3').some((m) => m.type === 'order.cancelled'), { timeoutMs: 5000 });
+}
+
+describe('saga runtime: observer', () => {
+  it('reports each instance started, each finished with its status, and each timer fired', async () => {
+    const calls: string[] = [];
+    const shop = await setup({
+      observer: {
+        onSagaStarted: ({ saga }) => calls.push(`started ${saga}`),
+        onSagaFinished: ({ saga, status }) => calls.push(`finished ${saga} ${status}`),
+        onSagaTimeout: ({ saga, kind }) => calls.push(`timeout ${saga} ${kind}`),
+      },
+    });
+    await runThreeOrders(shop);
+    // A redelivered start event changes nothing, so reports nothing.
+    await shop.bus.publish(OrderCreated, { orderId: 'o-1', items, total: 40 });
+    await waitFor(() => shop.participants.received.length > 0);
+    expect(calls.filter((call) => call.startsWith('started'))).toEqual([
+      'started order',
+      'started order',
+      'started order',
+    ]);
+    expect(calls.filter((call) => !call.startsWith('started')).sort()).toEqual([
+      'finished order compensated',
+      'finished order compensated',
+      'finished order completed',
+      'timeout order reply',
+    ]);
+  });
+
+  it('an observer that throws is logged and never fails the step', async () => {
+    const warnings: string[] = [];
+    const quiet = () => {};
+    const shop = await setup({
+      observer: {
+        onSagaStarted: () => {
+          throw new Error('metrics backend down');
+        },
+      },
+      logger: {
+        debug: quiet,
+        info: quiet,
+        warn: (fields, message) => warnings.push(`${message}: ${String(fields.error)}`),
+        error: quiet,
+      },
+    });
+    await shop.bus.publish(OrderCreated, { orderId: 'o-9', items, total: 40 });
+    await waitFor(async () => (await shop.runtime.get('order', 'o-9'))?.status === 'completed', {
+      timeoutMs: 5000,
+    });
+    expect(warnings).toEqual(['saga observer threw: metrics backend down']);
+  });
+});
+
+describe('saga runtime: trace context', () => {
+  it('without a tracer, every command carries the trace context of the event that caused it, a timer’s that of the step that set it', async () => {
+    const shop = await setup({});
+    const given = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await runThreeOrders(shop, given);
+    for (const orderId of ['o-1', 'o-2', 'o-3']) {
+      const messages = shop.sent(orderId);
+      expect(messages.length).toBeGreaterThan(3);
+      for (const message of messages) {
+        expect({ type: message.type, traceparent: message.message.headers.ce_traceparent }).toEqual(
+          { type: message.type, traceparent: given },
+        );
+      }
+    }
+    // The timer's commands (o-3's compensation) kept it too: the instance stored it.
+    expect((await shop.runtime.get('order', 'o-3'))?.traceparent).toBe(given);
+  });
+
+  it('with openTelemetry, each step is a span under the event’s process span, and a timer’s step continues the trace', async () => {
+    const tracing = openTelemetry({ tracerProvider: provider });
+    const shop = await setup({ tracing });
+    await runThreeOrders(shop);
+    const spans = exporter.getFinishedSpans();
+    const steps = (orderId: string) =>
+      spans.filter((span) => span.attributes['edakit.saga.id'] === orderId);
+    const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+
+    // o-1: a start and three replies, each step under the process span of its event.
+    expect(steps('o-1').map((span) => span.name)).toEqual([
+      'saga order reserve-inventory',
+      'saga order reserve-inventory',
+      'saga order charge-payment',
+      'saga order create-shipment',
+    ]);
+    for (const step of steps('o-1')) {
+      const parent = byId.get(step.parentSpanContext?.spanId ?? '');
+      expect(parent?.name.startsWith('process '), step.name).toBe(true);
+      expect(parent?.attributes['messaging.consumer.group.name']).toBe('saga.order');
+      expect(step.attributes['edakit.saga.result']).toBe('applied');
+    }
+    const last = steps('o-1').at(-1) as ReadableSpan;
+    expect(last.attributes).toMatchObject({
+      'edakit.saga.trigger': 'event',
+      'edakit.saga.status': 'completed',
+      'cloudevents.event_type': 'shipping.created',
+      'edakit.saga.sent_count': 1,
+    });
+    // One trace per order, from its creation to its confirmation.
+    const traceOf = (orderId: string) =>
+      new Set(steps(orderId).map((s) => s.spanContext().traceId));
+    expect(traceOf('o-1').size).toBe(1);
+    expect(traceOf('o-3').size).toBe(1);
+    expect([...traceOf('o-1')]).not.toEqual([...traceOf('o-2')]);
+    const confirmed = shop.sent('o-1').find((m) => m.type === 'order.confirmed');
+    const confirmedCreate = spans.find(
+      (span) =>
+        span.name === 'create order' &&
+        traceparentOf(span) === confirmed?.message.headers.ce_traceparent,
+    );
+    expect(confirmedCreate?.parentSpanContext?.spanId).toBe(last.spanContext().spanId);
+
+    // o-3: the timer fires with no event; its step is a child of the step that set the timer.
+    const timeout = steps('o-3').find(
+      (span) => span.attributes['edakit.saga.trigger'] === 'timeout',
+    );
+    const setter = steps('o-3').find((span) => span.name === 'saga order charge-payment');
+    expect(timeout?.name).toBe('saga order create-shipment');
+    expect(timeout?.attributes).toMatchObject({
+      'edakit.saga.status': 'compensated',
+      'edakit.saga.sent_count': 4,
+    });
+    expect(timeout?.spanContext().traceId).toBe(steps('o-3')[0]?.spanContext().traceId);
+    expect(timeout?.parentSpanContext?.spanId).toBe(setter?.spanContext().spanId);
+    const compensations = shop
+      .sent('o-3')
+      .filter((m) => ['shipping.cancel', 'payment.refund', 'inventory.release'].includes(m.type));
+    expect(compensations).toHaveLength(3);
+    for (const message of compensations) {
+      const create = spans.find(
+        (span) => traceparentOf(span) === message.message.headers.ce_traceparent,
+      );
+      expect(create?.parentSpanContext?.spanId, message.type).toBe(timeout?.spanContext().spanId);
+    }
+  });
+});
