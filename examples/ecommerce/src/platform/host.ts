@@ -1,5 +1,6 @@
-import { type Bus, createBus, type Transport } from '@edakit/core';
+import { type Bus, createBus, type SagaObserver, type Transport } from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
+import { catalog } from '../../contracts/catalog';
 import type { Config } from './config';
 import { type HttpServer, type Route, serve } from './http';
 import { asEdakitLogger, createLogger } from './logger';
@@ -33,15 +34,30 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const names = Object.keys(options.services);
   const root = createLogger(config);
   const transport = options.transport ?? createTransport(config, `shop-${names.join('-')}`);
+  const shopContracts = catalog.events.map((event) => event.contract);
   const started: { service: Service; stopBus: () => Promise<void> }[] = [];
   const services = new Map<string, Service>();
   const buses: Bus[] = [];
-  // One tracing for every bus (SHOP_TRACING): spans through the registered OpenTelemetry SDK.
-  const tracing = config.SHOP_TRACING ? { tracing: openTelemetry() } : {};
+  // One tracing for every bus and saga (SHOP_TRACING): spans through the registered OpenTelemetry SDK.
+  const tracing = config.SHOP_TRACING ? openTelemetry() : undefined;
+  // The metrics need every service's outbox and the services need the saga
+  // observer: services are built first and started once the metrics exist,
+  // so the observer forwards to metrics that exist before any event arrives.
+  let operations: ReturnType<typeof operationsRoutes> | undefined;
+  const sagaObserver: SagaObserver = {
+    onSagaStarted: (observation) => operations?.sagaObserver.onSagaStarted?.(observation),
+    onSagaFinished: (observation) => operations?.sagaObserver.onSagaFinished?.(observation),
+    onSagaTimeout: (observation) => operations?.sagaObserver.onSagaTimeout?.(observation),
+  };
   const stopAll = async () => {
     for (const { service, stopBus } of started.reverse()) {
       await stopBus();
       await service.stop();
+    }
+    // Built but never started (a later one failed): their stores still hold connections.
+    const running = new Set(started.map(({ service }) => service));
+    for (const service of [...services.values()].reverse()) {
+      if (!running.has(service)) await service.stop();
     }
     if (!options.transport) await transport.close();
   };
@@ -53,19 +69,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
         transport,
         source: `/services/${name}`,
         closeTransportOnStop: false,
+        // Every shop type: a group reads whole topics, and skips the types it does not
+        // handle only when its bus knows them (unknown ones are dead-lettered as poison).
+        contracts: shopContracts,
         logger,
-        ...tracing,
+        ...(tracing === undefined ? {} : { tracing }),
       });
-      const service = await factory({ bus, transport, config, logger });
-      await service.start();
-      await bus.start();
-      started.push({ service, stopBus: () => bus.stop() });
+      const service = await factory({ bus, transport, config, logger, sagaObserver, tracing });
       buses.push(bus);
       services.set(name, service);
     }
-    // Ready means consuming: a Kafka group takes a moment to join after it subscribed.
-    await whenConsuming(transport);
-    const operations = operationsRoutes({
+    operations = operationsRoutes({
       buses,
       transport,
       outboxes: Object.fromEntries(
@@ -74,6 +88,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
         ),
       ),
     });
+    for (const [index, service] of [...services.values()].entries()) {
+      const bus = buses[index] as Bus;
+      await service.start();
+      await bus.start();
+      started.push({ service, stopBus: () => bus.stop() });
+    }
+    // Ready means consuming: a Kafka group takes a moment to join after it subscribed.
+    await whenConsuming(transport);
     const routes = [
       ...[...services.values()].flatMap((s) => s.routes),
       ...operations.routes,
@@ -86,11 +108,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       services,
       async stop() {
         await http.close();
-        operations.close();
+        operations?.close();
         await stopAll();
       },
     };
   } catch (error) {
+    operations?.close();
     await stopAll().catch(() => undefined);
     throw error;
   }

@@ -1,4 +1,10 @@
-import { type Bus, healthHandler, type OutboxFiguresSource, type Transport } from '@edakit/core';
+import {
+  type Bus,
+  healthHandler,
+  type OutboxFiguresSource,
+  type SagaObserver,
+  type Transport,
+} from '@edakit/core';
 import { metricsHandler, prometheusMetrics } from '@edakit/core/prometheus';
 import { Registry } from 'prom-client';
 import type { Route } from './http';
@@ -18,7 +24,12 @@ const THRESHOLDS = { maxLag: 1_000, maxQueueDepth: 1_000, maxOutboxAgeMs: 30_000
  * `GET /metrics` (Prometheus), over every bus, the transport and the outbox
  * relays of the process. A registry per process keeps hosts in one test apart.
  */
-export function operationsRoutes(sources: OperationsSources): { routes: Route[]; close(): void } {
+export function operationsRoutes(sources: OperationsSources): {
+  routes: Route[];
+  /** Counts saga instances and timers into this registry. */
+  sagaObserver: SagaObserver;
+  close(): void;
+} {
   const registry = new Registry();
   const metrics = prometheusMetrics({
     registry,
@@ -48,6 +59,7 @@ export function operationsRoutes(sources: OperationsSources): { routes: Route[];
       },
       { method: 'GET', path: '/metrics', handle: node(metricsHandler(registry)) },
     ],
+    sagaObserver: metrics.saga,
     close: () => metrics.close(),
   };
 }

@@ -1,4 +1,11 @@
-import type { Bus, Logger, OutboxFiguresSource, Transport } from '@edakit/core';
+import type {
+  Bus,
+  Logger,
+  OutboxFiguresSource,
+  SagaObserver,
+  SagaTracing,
+  Transport,
+} from '@edakit/core';
 import type { Config } from './config';
 import type { Route } from './http';
 
@@ -9,6 +16,10 @@ export interface ServiceDeps {
   readonly config: Config;
   /** The service's logger (pino, with `service` set); its bus logs through it too. */
   readonly logger: Logger;
+  /** For a saga runtime: counts instances and timers into the process's /metrics. */
+  readonly sagaObserver: SagaObserver;
+  /** For a saga runtime: its steps as spans (SHOP_TRACING), the buses' tracing. */
+  readonly tracing: SagaTracing | undefined;
 }
 
 /**

@@ -1,5 +1,13 @@
 import { Writable } from 'node:stream';
 import { createBus, InMemoryTransport, on } from '@edakit/core';
+import { openTelemetry } from '@edakit/core/opentelemetry';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { CustomerCreated } from '../../contracts';
 import { readConfig } from '../../src/platform/config';
@@ -74,6 +82,67 @@ describe('logs: pino as the buses logger', () => {
       email: '[redacted]',
     });
     expect(JSON.stringify(out.read())).not.toContain('ada@example.com');
+  });
+
+  it('a line written inside a span carries its trace_id and span_id; a handler of a traced event its trace_id; none outside', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const out = lines();
+      const root = createLogger(
+        readConfig({ LOG_LEVEL: 'info', SHOP_NAMESPACE: 'logs' }),
+        out.stream,
+      );
+      const bus = createBus({
+        transport: new InMemoryTransport(),
+        source: '/services/customers',
+        logger: asEdakitLogger(root.child({ service: 'customers' })),
+        tracing: openTelemetry({ tracerProvider: provider }),
+      });
+      const handled = new Promise<void>((resolve) => {
+        bus.subscribe({
+          group: 'welcome',
+          handlers: [
+            on(CustomerCreated, (_event, ctx) => {
+              ctx.logger.info({}, 'handling');
+              resolve();
+            }),
+          ],
+        });
+      });
+      await bus.start();
+      const request = provider.getTracer('test').startSpan('POST /customers');
+      await context.with(trace.setSpan(context.active(), request), async () => {
+        root.info({}, 'in the request');
+        await bus.publish(CustomerCreated, {
+          customerId: 'c-2',
+          name: 'Bo',
+          email: 'b@example.com',
+        });
+      });
+      request.end();
+      await handled;
+      await bus.stop();
+      root.info({}, 'outside');
+      const byMessage = new Map(out.read().map((line) => [line.msg, line]));
+      const traceId = request.spanContext().traceId;
+      expect(byMessage.get('in the request')).toMatchObject({
+        trace_id: traceId,
+        span_id: request.spanContext().spanId,
+        trace_flags: '01',
+      });
+      const process = exporter.getFinishedSpans().find((span) => span.name === 'process customer');
+      expect(byMessage.get('handling')).toMatchObject({
+        trace_id: traceId,
+        span_id: process?.spanContext().spanId,
+      });
+      expect(byMessage.get('outside')).not.toHaveProperty('trace_id');
+    } finally {
+      context.disable();
+    }
   });
 
   it('LOG_LEVEL=silent writes nothing; an unknown level is refused by the configuration', () => {

@@ -334,6 +334,31 @@ describe('operations', () => {
       ),
     ).toBeGreaterThanOrEqual(6);
     expect(value('edakit_outbox_pending{outbox="orders.orders"}')).toBe(0);
+    // The order saga's instances, against what the orders service says of each saga, plus
+    // legacy-1: the old producer's order, which has no order row and whose saga completed.
+    const orders = await api().get<{ orderId: string }[]>('/orders');
+    const sagas = await Promise.all(
+      orders.map(async ({ orderId }) => {
+        const order = await api().get<{ saga: { status: string } | null }>(`/orders/${orderId}`);
+        return order.saga?.status;
+      }),
+    );
+    const counted = (status: string) => sagas.filter((saga) => saga === status).length;
+    expect(counted('completed')).toBeGreaterThanOrEqual(2);
+    expect(counted('compensated')).toBeGreaterThanOrEqual(3);
+    expect(value('edakit_saga_instances_started_total{saga="order"}')).toBe(
+      sagas.filter((saga) => saga !== undefined).length + 1,
+    );
+    expect(value('edakit_saga_instances_finished_total{saga="order",status="completed"}')).toBe(
+      counted('completed') + 1,
+    );
+    expect(value('edakit_saga_instances_finished_total{saga="order",status="compensated"}')).toBe(
+      counted('compensated'),
+    );
     expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/); // no event id as a label
+    // Types a group does not handle share its channels: skipped, never dead-lettered.
+    expect(
+      text.split('\n').filter((line) => line.startsWith('edakit_dead_letters_total{')),
+    ).toEqual([]);
   });
 });

@@ -138,16 +138,43 @@ describe('tracing over Kafka', () => {
     // Other groups read the same event in the same trace.
     await processed(created, 'order.created', 'customers');
 
-    // Each saga step: the saga creates the command in its handler (its outbox relays it),
-    // the participant processes it and sends the reply, the saga processes the reply.
+    // Each saga step: a span of its own under the saga's process span, in which the saga
+    // creates the command (its outbox relays it); the participant processes it and sends
+    // the reply, the saga processes the reply and takes the next step.
+    const sagaStep = (parent: ReadableSpan, name: string) =>
+      childOf(parent, `saga step ${name}`, (span) => span.name === `saga order ${name}`);
     const steps = [
-      { command: 'inventory.reserve', participant: 'inventory', reply: 'inventory.reserved' },
-      { command: 'payment.charge', participant: 'payment', reply: 'payment.processed' },
-      { command: 'shipping.create', participant: 'shipping', reply: 'shipment.started' },
+      {
+        name: 'reserve-inventory',
+        command: 'inventory.reserve',
+        participant: 'inventory',
+        reply: 'inventory.reserved',
+      },
+      {
+        name: 'charge-payment',
+        command: 'payment.charge',
+        participant: 'payment',
+        reply: 'payment.processed',
+      },
+      {
+        name: 'create-shipment',
+        command: 'shipping.create',
+        participant: 'shipping',
+        reply: 'shipment.started',
+      },
     ];
     let sagaTurn = sagaStart;
+    let stepName = 'reserve-inventory';
     for (const step of steps) {
-      const command = await published(sagaTurn, step.command, 'create');
+      const taken = await sagaStep(sagaTurn, stepName);
+      expect(taken.attributes).toMatchObject({
+        'edakit.saga.name': 'order',
+        'edakit.saga.id': orderId,
+        'edakit.saga.trigger': 'event',
+        'edakit.saga.result': 'applied',
+        'edakit.saga.status': 'running',
+      });
+      const command = await published(taken, step.command, 'create');
       expect(command.name).toBe(`create ${step.command.split('.')[0]}`);
       const handled = await processed(command, step.command, step.participant);
       expect(handled.attributes['edakit.handler']).toBe(`${step.participant}/${step.command}`);
@@ -157,11 +184,25 @@ describe('tracing over Kafka', () => {
       );
       sagaTurn = await processed(reply, step.reply, 'saga.order');
       expect(sagaTurn.attributes['edakit.handler']).toBe(`order/${step.reply}`);
+      stepName = step.name;
     }
+    // The last reply is the last step's success: the saga completes, sending nothing.
+    const last = await sagaStep(sagaTurn, 'create-shipment');
+    expect(last.attributes).toMatchObject({
+      'cloudevents.event_type': 'shipment.started',
+      'edakit.saga.status': 'completed',
+      'edakit.saga.sent_count': 0,
+    });
 
     // One trace with one root, the request; nothing on the way failed.
     expect(spans().filter((span) => span.parentSpanContext === undefined)).toEqual([request]);
-    expect(path).toHaveLength(2 + 1 + 1 + steps.length * 4);
+    expect(path).toHaveLength(2 + 1 + 1 + steps.length * 5 + 1);
     expect(path.filter((span) => span.status.code !== SpanStatusCode.UNSET)).toEqual([]);
+
+    // Every group reads whole topics: the types it does not handle are skipped, never dead-lettered.
+    const metrics = await (await fetch(`${shop.host.http.url}/metrics`)).text();
+    expect(
+      metrics.split('\n').filter((line) => line.startsWith('edakit_dead_letters_total{')),
+    ).toEqual([]);
   });
 });

@@ -40,7 +40,13 @@ interface PricedProduct {
  * the order saga, and follows each order through payment and shipping,
  * announcing every status change as OrderUpdated.
  */
-export async function ordersService({ bus, transport, config }: ServiceDeps): Promise<Service> {
+export async function ordersService({
+  bus,
+  transport,
+  config,
+  sagaObserver,
+  tracing,
+}: ServiceDeps): Promise<Service> {
   const stores = await openOrderStores(config, bus);
   const { orders } = stores;
   const relay = createRelay({
@@ -55,6 +61,8 @@ export async function ordersService({ bus, transport, config }: ServiceDeps): Pr
     store: stores.sagas,
     sagas: [OrderSaga],
     relay: { pollIntervalMs: 200 },
+    observer: sagaObserver,
+    ...(tracing === undefined ? {} : { tracing }),
   });
   // What the service knows of other services' data, from their events.
   const products = new Map<string, PricedProduct>();
