@@ -126,7 +126,11 @@ export type {
   PublishTrace,
   PublishTraceStart,
 } from './observability/bus-tracing';
-export type { SagaObserver } from './observability/saga-observer';
+export type {
+  SagaFiguresSource,
+  SagaInstanceCount,
+  SagaObserver,
+} from './observability/saga-observer';
 export type {
   SagaStepOutcome,
   SagaStepTrace,

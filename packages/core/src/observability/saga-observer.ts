@@ -13,3 +13,18 @@ export interface SagaObserver {
   /** A timer fired: a step's reply deadline passed (`reply`) or a re-send came due (`retry`). */
   onSagaTimeout?(observation: { readonly saga: string; readonly kind: 'reply' | 'retry' }): void;
 }
+
+/** How many instances of a saga have a status, as its store holds them. */
+export interface SagaInstanceCount {
+  readonly saga: string;
+  readonly status: 'running' | 'completed' | 'compensated';
+  readonly count: number;
+}
+
+/**
+ * What `prometheusMetrics({ sagas })` reads at scrape time: a saga runtime
+ * (`@edakit/saga`) is one.
+ */
+export interface SagaFiguresSource {
+  instanceCounts(): Promise<readonly SagaInstanceCount[]>;
+}

@@ -447,6 +447,50 @@ describe('prometheusMetrics gauges', () => {
   });
 });
 
+describe('prometheusMetrics saga gauge', () => {
+  it('reads saga instances by status from each source at scrape time; a failing source leaves no stale series', async () => {
+    const registry = new Registry();
+    let failing = false;
+    let running = 7;
+    const metrics = prometheusMetrics({
+      registry,
+      sagas: [
+        {
+          instanceCounts: async () => {
+            if (failing) throw new Error('redis down');
+            return [
+              { saga: 'order', status: 'running', count: running },
+              { saga: 'order', status: 'completed', count: 40 },
+              { saga: 'order', status: 'compensated', count: 3 },
+            ];
+          },
+        },
+        { instanceCounts: async () => [{ saga: 'refund', status: 'running', count: 1 }] },
+      ],
+    });
+    try {
+      const byStatus = async () =>
+        (await samples(registry, 'edakit_saga_instances')).map(
+          (sample) => `${sample.labels.saga} ${sample.labels.status} ${sample.value}`,
+        );
+      expect(await byStatus()).toEqual([
+        'order running 7',
+        'order completed 40',
+        'order compensated 3',
+        'refund running 1',
+      ]);
+      running = 5;
+      expect(
+        await metricValue(registry, 'edakit_saga_instances', { saga: 'order', status: 'running' }),
+      ).toBe(5);
+      failing = true;
+      expect(await byStatus()).toEqual(['refund running 1']);
+    } finally {
+      metrics.close();
+    }
+  });
+});
+
 describe('prometheusMetrics options', () => {
   it('uses the prefix, rejects an invalid one, and close() removes its metrics and observers', async () => {
     const registry = new Registry();

@@ -4,7 +4,11 @@ import type { EventEnvelope } from '../envelope/event-envelope';
 import { InvalidOptionsError } from '../errors/usage-errors';
 import { type OutboxFigures, type OutboxFiguresSource, within } from '../health/health-check';
 import type { BusObserver } from '../observability/bus-observer';
-import type { SagaObserver } from '../observability/saga-observer';
+import type {
+  SagaFiguresSource,
+  SagaInstanceCount,
+  SagaObserver,
+} from '../observability/saga-observer';
 import type { BacklogFigure, Transport, TransportHealth } from '../transport/transport';
 
 export interface PrometheusMetricsOptions {
@@ -18,6 +22,8 @@ export interface PrometheusMetricsOptions {
   readonly transports?: readonly Transport[];
   /** Outbox relays by name (`{ orders: relay }`), read at scrape time. */
   readonly outboxes?: Readonly<Record<string, OutboxFiguresSource>>;
+  /** Saga runtimes whose instances by status are read at scrape time. */
+  readonly sagas?: readonly SagaFiguresSource[];
   /** Buckets of the handler duration histogram, seconds. */
   readonly durationBuckets?: readonly number[];
   /** A scrape-time source that does not answer within this is reported down. Default 5,000 ms. */
@@ -49,6 +55,8 @@ interface Snapshot {
     readonly name: string;
     readonly stats: OutboxFigures | undefined;
   }>;
+  /** Per source; undefined when it failed or did not answer in time. */
+  readonly sagas: ReadonlyArray<readonly SagaInstanceCount[] | undefined>;
 }
 
 /**
@@ -83,6 +91,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
   const buses = options.buses ?? [];
   const transports = options.transports ?? [];
   const outboxes = Object.entries(options.outboxes ?? {});
+  const sagaSources = options.sagas ?? [];
   const names: string[] = [];
   const name = (suffix: string): string => {
     const full = `${prefix}${suffix}`;
@@ -144,7 +153,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     return reading;
   };
   const readSources = async (): Promise<Snapshot> => {
-    const [busHealth, transportHealth, outboxStats] = await Promise.all([
+    const [busHealth, transportHealth, outboxStats, sagaCounts] = await Promise.all([
       Promise.all(
         buses.map(async (bus) => ({
           bus,
@@ -165,8 +174,18 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
           stats: await within(source.stats(), timeoutMs, 'outbox stats').catch(() => undefined),
         })),
       ),
+      Promise.all(
+        sagaSources.map((source) =>
+          within(source.instanceCounts(), timeoutMs, 'saga instance counts').catch(() => undefined),
+        ),
+      ),
     ]);
-    return { buses: busHealth, transports: transportHealth, outboxes: outboxStats };
+    return {
+      buses: busHealth,
+      transports: transportHealth,
+      outboxes: outboxStats,
+      sagas: sagaCounts,
+    };
   };
   const allTransportHealth = (current: Snapshot): TransportHealth[] => [
     ...current.buses.flatMap(({ health }) => (health ? [health.transport] : [])),
@@ -292,6 +311,17 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     'outbox_dead',
     'Outbox rows that exhausted their attempts; each blocks its key until replayed.',
     (stats) => stats.dead,
+  );
+
+  gauge(
+    'saga_instances',
+    'Saga instances by status as their store holds them: running, and finished ones (completed, compensated) until the store drops their tombstones.',
+    ['saga', 'status'],
+    (current, set) => {
+      for (const counts of current.sagas) {
+        for (const { saga, status, count } of counts ?? []) set({ saga, status }, count);
+      }
+    },
   );
 
   const observer: BusObserver = {
