@@ -27,6 +27,7 @@ export {
   type DispatchedWrite,
   type DispatchingSagaStore,
   type DueTimeout,
+  type InstanceCounts,
   isDispatchingStore,
   prunesTombstones,
   type SagaQuery,

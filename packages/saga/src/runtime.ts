@@ -9,6 +9,8 @@ import {
   messageOf,
   on,
   type PreparedEvent,
+  type SagaFiguresSource,
+  type SagaInstanceCount,
   type SagaObserver,
   type SagaStepTrace,
   type SagaStepTraceStart,
@@ -32,7 +34,12 @@ import {
 } from './engine/transition';
 import { TransitionWriter } from './engine/transition-writer';
 import { SagaConflictError, UnexpectedSagaEventError, UnknownSagaVersionError } from './errors';
-import { prunesTombstones, type SagaQuery, type SagaStore } from './store/saga-store';
+import {
+  type InstanceCounts,
+  prunesTombstones,
+  type SagaQuery,
+  type SagaStore,
+} from './store/saga-store';
 
 export interface SagaRuntimeOptions {
   readonly bus: Bus;
@@ -79,8 +86,9 @@ export interface SagaRuntimeOptions {
    */
   readonly instanceCacheSize?: number;
   /**
-   * Told when an instance starts or finishes and when a timer fires:
-   * `prometheusMetrics().saga` from `@edakit/core/prometheus` implements it.
+   * Told when an instance starts or finishes and when a timer fires (more
+   * with `runtime.observe`). `prometheusMetrics({ sagas: [runtime] })` from
+   * `@edakit/core/prometheus` attaches its own.
    */
   readonly observer?: SagaObserver;
   /**
@@ -93,12 +101,20 @@ export interface SagaRuntimeOptions {
   readonly logger?: Logger;
 }
 
-export interface SagaRuntime {
+export interface SagaRuntime extends SagaFiguresSource {
   /** Subscribes the sagas (start the bus after, or it starts them if running) and starts the relay and timers. */
   start(): Promise<void>;
   stop(): Promise<void>;
   get<D = unknown>(saga: string, id: string): Promise<SagaInstance<D> | undefined>;
   find(query: SagaQuery): Promise<SagaInstance[]>;
+  /**
+   * Instances of each saga this runtime runs, by status, as the store holds
+   * them (finished ones until their tombstones go): what
+   * `prometheusMetrics({ sagas: [runtime] })` reads at scrape time.
+   */
+  instanceCounts(): Promise<SagaInstanceCount[]>;
+  /** Attaches an observer (see the `observer` option); returns the function that detaches it. */
+  observe(observer: SagaObserver): () => void;
   /** Fires due timers now (the poll does it anyway). Resolves when they were handled. */
   fireDueTimeouts(): Promise<number>;
   readonly relay: Relay;
@@ -134,7 +150,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     });
   }
   const writer = new TransitionWriter(store, options.transport, logger, cacheSize);
-  const { observer, tracing } = options;
+  const { tracing } = options;
+  const observers = new Set<SagaObserver>(options.observer ? [options.observer] : []);
   /** Runs a step in its span when tracing is on; `trace` is undefined otherwise. */
   const traced = <T>(
     start: SagaStepTraceStart,
@@ -312,7 +329,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           },
         );
         trace?.record(stepOutcome(taken));
-        if (observer !== undefined) observeStep(observer, taken, 'event', logger);
+        if (observers.size > 0) observeStep(observers, taken, 'event', logger);
         const transition = taken?.transition;
         if (transition?.kind === 'unexpected') {
           const instance = await store.load(name, id);
@@ -371,7 +388,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           },
         );
         trace?.record(stepOutcome(taken));
-        if (observer !== undefined) observeStep(observer, taken, 'timeout', logger);
+        if (observers.size > 0) observeStep(observers, taken, 'timeout', logger);
       });
     });
   };
@@ -515,6 +532,24 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     },
     get: (saga, id) => store.load(saga, id) as never,
     find: (query) => store.find(query),
+    observe(observer) {
+      observers.add(observer);
+      return () => {
+        observers.delete(observer);
+      };
+    },
+    async instanceCounts() {
+      const names = [...byName.keys()];
+      const counts = await Promise.all(names.map((name) => store.countInstances(name)));
+      return names.flatMap((saga, index) => {
+        const byStatus = counts[index] as InstanceCounts;
+        return (['running', 'completed', 'compensated'] as const).map((status) => ({
+          saga,
+          status,
+          count: byStatus[status],
+        }));
+      });
+    },
     async fireDueTimeouts() {
       await firing;
       return fireDueTimeouts();

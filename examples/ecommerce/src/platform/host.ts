@@ -1,4 +1,4 @@
-import { type Bus, createBus, type SagaObserver, type Transport } from '@edakit/core';
+import { type Bus, createBus, type Transport } from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
 import { catalog } from '../../contracts/catalog';
 import type { Config } from './config';
@@ -40,15 +40,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const buses: Bus[] = [];
   // One tracing for every bus and saga (SHOP_TRACING): spans through the registered OpenTelemetry SDK.
   const tracing = config.SHOP_TRACING ? openTelemetry() : undefined;
-  // The metrics need every service's outbox and the services need the saga
-  // observer: services are built first and started once the metrics exist,
-  // so the observer forwards to metrics that exist before any event arrives.
+  // The metrics watch every service's outboxes and sagas: services are built
+  // first, and started once the metrics watch them, before any event arrives.
   let operations: ReturnType<typeof operationsRoutes> | undefined;
-  const sagaObserver: SagaObserver = {
-    onSagaStarted: (observation) => operations?.sagaObserver.onSagaStarted?.(observation),
-    onSagaFinished: (observation) => operations?.sagaObserver.onSagaFinished?.(observation),
-    onSagaTimeout: (observation) => operations?.sagaObserver.onSagaTimeout?.(observation),
-  };
   const stopAll = async () => {
     for (const { service, stopBus } of started.reverse()) {
       await stopBus();
@@ -75,7 +69,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         logger,
         ...(tracing === undefined ? {} : { tracing }),
       });
-      const service = await factory({ bus, transport, config, logger, sagaObserver, tracing });
+      const service = await factory({ bus, transport, config, logger, tracing });
       buses.push(bus);
       services.set(name, service);
     }
@@ -87,6 +81,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
           Object.entries(s.outboxes ?? {}).map(([name, source]) => [`${s.name}.${name}`, source]),
         ),
       ),
+      sagas: [...services.values()].flatMap((s) => s.sagas ?? []),
     });
     for (const [index, service] of [...services.values()].entries()) {
       const bus = buses[index] as Bus;

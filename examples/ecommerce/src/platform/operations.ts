@@ -2,7 +2,7 @@ import {
   type Bus,
   healthHandler,
   type OutboxFiguresSource,
-  type SagaObserver,
+  type SagaFiguresSource,
   type Transport,
 } from '@edakit/core';
 import { metricsHandler, prometheusMetrics } from '@edakit/core/prometheus';
@@ -13,6 +13,7 @@ export interface OperationsSources {
   readonly buses: readonly Bus[];
   readonly transport: Transport;
   readonly outboxes: Readonly<Record<string, OutboxFiguresSource>>;
+  readonly sagas: readonly SagaFiguresSource[];
 }
 
 /** What a process's health turns degraded at. */
@@ -24,18 +25,14 @@ const THRESHOLDS = { maxLag: 1_000, maxQueueDepth: 1_000, maxOutboxAgeMs: 30_000
  * `GET /metrics` (Prometheus), over every bus, the transport and the outbox
  * relays of the process. A registry per process keeps hosts in one test apart.
  */
-export function operationsRoutes(sources: OperationsSources): {
-  routes: Route[];
-  /** Counts saga instances and timers into this registry. */
-  sagaObserver: SagaObserver;
-  close(): void;
-} {
+export function operationsRoutes(sources: OperationsSources): { routes: Route[]; close(): void } {
   const registry = new Registry();
   const metrics = prometheusMetrics({
     registry,
     buses: sources.buses,
     transports: [sources.transport],
     outboxes: sources.outboxes,
+    sagas: sources.sagas,
   });
   const checks = {
     buses: sources.buses,
@@ -59,7 +56,6 @@ export function operationsRoutes(sources: OperationsSources): {
       },
       { method: 'GET', path: '/metrics', handle: node(metricsHandler(registry)) },
     ],
-    sagaObserver: metrics.saga,
     close: () => metrics.close(),
   };
 }

@@ -2,7 +2,7 @@ import type {
   Bus,
   Logger,
   OutboxFiguresSource,
-  SagaObserver,
+  SagaFiguresSource,
   SagaTracing,
   Transport,
 } from '@edakit/core';
@@ -16,8 +16,6 @@ export interface ServiceDeps {
   readonly config: Config;
   /** The service's logger (pino, with `service` set); its bus logs through it too. */
   readonly logger: Logger;
-  /** For a saga runtime: counts instances and timers into the process's /metrics. */
-  readonly sagaObserver: SagaObserver;
   /** For a saga runtime: its steps as spans (SHOP_TRACING), the buses' tracing. */
   readonly tracing: SagaTracing | undefined;
 }
@@ -31,6 +29,8 @@ export interface Service {
   readonly routes: readonly Route[];
   /** Outbox relays whose backlog /health and /metrics report (e.g. `relay`). */
   readonly outboxes?: Readonly<Record<string, OutboxFiguresSource>>;
+  /** Saga runtimes whose instances by status /metrics reports. */
+  readonly sagas?: readonly SagaFiguresSource[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -355,6 +355,14 @@ describe('operations', () => {
     expect(value('edakit_saga_instances_finished_total{saga="order",status="compensated"}')).toBe(
       counted('compensated'),
     );
+    // The same, as the saga store holds them.
+    expect(value('edakit_saga_instances{saga="order",status="completed"}')).toBe(
+      counted('completed') + 1,
+    );
+    expect(value('edakit_saga_instances{saga="order",status="compensated"}')).toBe(
+      counted('compensated'),
+    );
+    expect(value('edakit_saga_instances{saga="order",status="running"}')).toBe(counted('running'));
     expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/); // no event id as a label
     // Types a group does not handle share its channels: skipped, never dead-lettered.
     expect(

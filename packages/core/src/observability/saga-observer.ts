@@ -22,9 +22,12 @@ export interface SagaInstanceCount {
 }
 
 /**
- * What `prometheusMetrics({ sagas })` reads at scrape time: a saga runtime
- * (`@edakit/saga`) is one.
+ * What `prometheusMetrics({ sagas })` watches: a saga runtime (`@edakit/saga`)
+ * is one. Its instance counts are read at scrape time; its observers are told
+ * of each instance started or finished and each timer fired.
  */
 export interface SagaFiguresSource {
   instanceCounts(): Promise<readonly SagaInstanceCount[]>;
+  /** Attaches an observer; returns the function that detaches it. */
+  observe?(observer: SagaObserver): () => void;
 }

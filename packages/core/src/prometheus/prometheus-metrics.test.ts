@@ -8,6 +8,7 @@ import { NonRetryableError } from '../errors/handling-errors';
 import { on } from '../handler/handler';
 import { InMemoryTransport } from '../memory/in-memory-transport';
 import { MemoryBroker } from '../memory/memory-broker';
+import type { SagaObserver } from '../observability/saga-observer';
 import { waitFor } from '../testing/wait-for';
 import type { Transport } from '../transport/transport';
 import { type PrometheusMetrics, prometheusMetrics } from './prometheus-metrics';
@@ -488,6 +489,36 @@ describe('prometheusMetrics saga gauge', () => {
     } finally {
       metrics.close();
     }
+  });
+
+  it('observes the saga sources that can be observed, and close() detaches from them', async () => {
+    const registry = new Registry();
+    const observers = new Set<SagaObserver>();
+    const runtime = {
+      instanceCounts: async () => [],
+      observe(observer: SagaObserver) {
+        observers.add(observer);
+        return () => observers.delete(observer);
+      },
+    };
+    const metrics = prometheusMetrics({ registry, sagas: [runtime] });
+    expect(observers.size).toBe(1);
+    for (const observer of observers) {
+      observer.onSagaStarted?.({ saga: 'order' });
+      observer.onSagaFinished?.({ saga: 'order', status: 'completed' });
+      observer.onSagaTimeout?.({ saga: 'order', kind: 'retry' });
+    }
+    expect(
+      await metricValue(registry, 'edakit_saga_instances_started_total', { saga: 'order' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'edakit_saga_timeouts_fired_total', {
+        saga: 'order',
+        kind: 'retry',
+      }),
+    ).toBe(1);
+    metrics.close();
+    expect(observers.size).toBe(0);
   });
 });
 

@@ -22,7 +22,10 @@ export interface PrometheusMetricsOptions {
   readonly transports?: readonly Transport[];
   /** Outbox relays by name (`{ orders: relay }`), read at scrape time. */
   readonly outboxes?: Readonly<Record<string, OutboxFiguresSource>>;
-  /** Saga runtimes whose instances by status are read at scrape time. */
+  /**
+   * Saga runtimes to observe (instances started and finished, timers fired)
+   * and whose instances by status are read at scrape time.
+   */
   readonly sagas?: readonly SagaFiguresSource[];
   /** Buckets of the handler duration histogram, seconds. */
   readonly durationBuckets?: readonly number[];
@@ -34,7 +37,7 @@ export interface PrometheusMetrics {
   readonly registry: Registry;
   /** The bus observer behind the counters: for buses created after this (`bus.observe(metrics.observer)`). */
   readonly observer: BusObserver;
-  /** For a saga runtime: instances started and finished, timeouts fired. */
+  /** For a saga runtime not given in `sagas`: instances started and finished, timeouts fired. */
   readonly saga: SagaObserver;
   /** Detaches from the buses and removes every metric from the registry. */
   close(): void;
@@ -353,7 +356,10 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     onSagaFinished: ({ saga: sagaName, status }) => sagasFinished.inc({ saga: sagaName, status }),
     onSagaTimeout: ({ saga: sagaName, kind }) => sagaTimeouts.inc({ saga: sagaName, kind }),
   };
-  const detach = buses.map((bus) => bus.observe(observer));
+  const detach = [
+    ...buses.map((bus) => bus.observe(observer)),
+    ...sagaSources.flatMap((source) => (source.observe ? [source.observe(saga)] : [])),
+  ];
 
   return {
     registry,

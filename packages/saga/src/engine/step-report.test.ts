@@ -26,11 +26,13 @@ describe('step reports', () => {
   it('a fired re-send timer is a timeout of kind retry; a still-running instance is not finished', () => {
     const calls: string[] = [];
     observeStep(
-      {
-        onSagaStarted: () => calls.push('started'),
-        onSagaFinished: () => calls.push('finished'),
-        onSagaTimeout: ({ kind }) => calls.push(`timeout ${kind}`),
-      },
+      [
+        {
+          onSagaStarted: () => calls.push('started'),
+          onSagaFinished: () => calls.push('finished'),
+          onSagaTimeout: ({ kind }) => calls.push(`timeout ${kind}`),
+        },
+      ],
       {
         definition,
         current: running,
@@ -44,7 +46,7 @@ describe('step reports', () => {
 
   it('a duplicate or unexpected step reports nothing, and its outcome names the awaited step', () => {
     const calls: string[] = [];
-    const observer = { onSagaStarted: () => calls.push('started') };
+    const observer = [{ onSagaStarted: () => calls.push('started') }];
     const duplicate = { definition, current: running, transition: { kind: 'duplicate' } as const };
     observeStep(observer, duplicate, 'event', silentLogger);
     observeStep(observer, undefined, 'timeout', silentLogger);

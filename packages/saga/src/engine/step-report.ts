@@ -30,12 +30,12 @@ export function stepOutcome(taken: TakenStep | undefined): SagaStepOutcome {
 }
 
 /**
- * Tells the observer what a stored step changed: an instance started, an
+ * Tells the observers what a stored step changed: an instance started, an
  * instance finished, a timer fired. An observer that throws is logged, never
- * allowed to fail the step (it is already stored).
+ * allowed to fail the step (it is already stored) or the other observers.
  */
 export function observeStep(
-  observer: SagaObserver,
+  observers: Iterable<SagaObserver>,
   taken: TakenStep | undefined,
   trigger: 'event' | 'timeout',
   logger: Logger,
@@ -43,19 +43,21 @@ export function observeStep(
   if (taken?.transition.kind !== 'applied') return;
   const { current, transition } = taken;
   const saga = transition.instance.saga;
-  try {
-    if (trigger === 'timeout' && current?.timeout !== undefined) {
-      observer.onSagaTimeout?.({ saga, kind: current.timeout.kind });
+  const status = transition.instance.status;
+  for (const observer of observers) {
+    try {
+      if (trigger === 'timeout' && current?.timeout !== undefined) {
+        observer.onSagaTimeout?.({ saga, kind: current.timeout.kind });
+      }
+      if (current === undefined) observer.onSagaStarted?.({ saga });
+      if (status !== 'running' && current?.status !== status) {
+        observer.onSagaFinished?.({ saga, status });
+      }
+    } catch (error) {
+      logger.warn(
+        { saga, sagaId: transition.instance.id, error: messageOf(error) },
+        'saga observer threw',
+      );
     }
-    if (current === undefined) observer.onSagaStarted?.({ saga });
-    const status = transition.instance.status;
-    if (status !== 'running' && current?.status !== status) {
-      observer.onSagaFinished?.({ saga, status });
-    }
-  } catch (error) {
-    logger.warn(
-      { saga, sagaId: transition.instance.id, error: messageOf(error) },
-      'saga observer threw',
-    );
   }
 }

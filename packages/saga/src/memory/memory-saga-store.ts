@@ -1,7 +1,7 @@
 import type { PreparedEvent } from '@edakit/core';
 import { MemoryOutbox } from '@edakit/outbox';
 import type { SagaInstance } from '../engine/saga-instance';
-import type { DueTimeout, SagaQuery, SagaStore } from '../store/saga-store';
+import type { DueTimeout, InstanceCounts, SagaQuery, SagaStore } from '../store/saga-store';
 
 const keyOf = (saga: string, id: string) => `${saga}\u0000${id}`;
 
@@ -64,6 +64,14 @@ export class MemorySagaStore implements SagaStore {
         found.push(instance);
     }
     return found;
+  }
+
+  async countInstances(saga: string): Promise<InstanceCounts> {
+    const counts = { running: 0, completed: 0, compensated: 0 };
+    for (const instance of this.instances.values()) {
+      if (instance.saga === saga) counts[instance.status]++;
+    }
+    return counts;
   }
 
   private write(key: string, instance: SagaInstance, sends: readonly PreparedEvent[]): void {

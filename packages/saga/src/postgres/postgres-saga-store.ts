@@ -22,7 +22,13 @@ import {
   type SagaTimeout,
   traceOf,
 } from '../engine/saga-instance';
-import type { DueTimeout, SagaQuery, SagaStore, TombstonePruning } from '../store/saga-store';
+import type {
+  DueTimeout,
+  InstanceCounts,
+  SagaQuery,
+  SagaStore,
+  TombstonePruning,
+} from '../store/saga-store';
 import { migrateSagaTable, sagaTableName } from './saga-table';
 
 interface PostgresSagaStoreBaseOptions {
@@ -153,6 +159,7 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
     load: string;
     loadMany: string;
     claim: string;
+    count: string;
     findAll: string;
     findByStatus: string;
     prune: string;
@@ -252,6 +259,7 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
           RETURNING s.saga, s.id, s.timeout_token, due.due_at AS was_due
         )
         SELECT saga, id, timeout_token FROM claimed ORDER BY was_due, saga, id`,
+      count: `SELECT status, count(*)::int AS count FROM ${t} WHERE saga = $1 GROUP BY status`,
       findAll: `SELECT ${COLUMNS} FROM ${t} WHERE saga = $1 ORDER BY id LIMIT $2`,
       findByStatus: `SELECT ${COLUMNS} FROM ${t} WHERE saga = $1 AND status = $2 ORDER BY id LIMIT $3`,
       prune: `
@@ -369,6 +377,14 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
         ? await this.pool.query<InstanceRow>(this.sql.findAll, [saga, limit])
         : await this.pool.query<InstanceRow>(this.sql.findByStatus, [saga, status, limit]);
     return result.rows.map((row) => this.toInstance(row));
+  }
+
+  /** By status, from the (saga, status, id) index; tombstones count until pruned. */
+  async countInstances(saga: string): Promise<InstanceCounts> {
+    const result = await this.pool.query<{ status: string; count: number }>(this.sql.count, [saga]);
+    const counts = { running: 0, completed: 0, compensated: 0 };
+    for (const row of result.rows) if (isStatus(row.status)) counts[row.status] = row.count;
+    return counts;
   }
 
   /**

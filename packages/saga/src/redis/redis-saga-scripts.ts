@@ -315,3 +315,13 @@ for _, index in ipairs(KEYS) do
 end
 return out
 `);
+
+/** Members of each status index (KEYS) whose tombstone has not expired: running ones are +inf. */
+export const countScript = new RedisScript(`
+${NOW_MS}
+local out = {}
+for i, index in ipairs(KEYS) do
+  out[i] = redis.call('ZCOUNT', index, '(' .. now, '+inf')
+end
+return out
+`);

@@ -10,6 +10,7 @@ import type {
   DispatchedWrite,
   DispatchingSagaStore,
   DueTimeout,
+  InstanceCounts,
   SagaQuery,
   SendLease,
 } from '../store/saga-store';
@@ -30,7 +31,13 @@ import {
   splitTimerMember,
   timerMember,
 } from './redis-saga-keys';
-import { batchScript, claimScript, findScript, sweepScript } from './redis-saga-scripts';
+import {
+  batchScript,
+  claimScript,
+  countScript,
+  findScript,
+  sweepScript,
+} from './redis-saga-scripts';
 
 export interface RedisSagaStoreOptions {
   /**
@@ -244,6 +251,17 @@ export class RedisSagaStore implements DispatchingSagaStore {
       [this.keys.instancePrefix(saga), limit],
     );
     return strings(reply).map((json) => instanceFromJson(json, this.keys.instancePrefix(saga)));
+  }
+
+  /** By status: the status indexes' members whose tombstones have not expired (running: all). */
+  async countInstances(saga: string): Promise<InstanceCounts> {
+    const reply = await countScript.run(
+      this.client,
+      STATUSES.map((s) => this.keys.status(saga, s)),
+      [],
+    );
+    const [running, completed, compensated] = (reply as unknown[]).map(Number);
+    return { running: running ?? 0, completed: completed ?? 0, compensated: compensated ?? 0 };
   }
 
   private async write(

@@ -9,6 +9,9 @@ export interface DueTimeout {
   readonly token: string;
 }
 
+/** Instances of one saga, by status. */
+export type InstanceCounts = Readonly<Record<SagaStatus, number>>;
+
 export interface SagaQuery {
   readonly saga: string;
   readonly status?: SagaStatus;
@@ -37,6 +40,11 @@ export interface SagaStore {
    */
   claimDueTimeouts(now: number, limit: number, leaseMs: number): Promise<DueTimeout[]>;
   find(query: SagaQuery): Promise<SagaInstance[]>;
+  /**
+   * How many instances of `saga` the store holds, by status: running ones,
+   * and finished ones until the store drops them (tombstones).
+   */
+  countInstances(saga: string): Promise<InstanceCounts>;
   /** The messages transitions sent, for a relay to publish. */
   readonly outbox: OutboxStore;
   /** Signals writes to the outbox, so the relay publishes at once. */

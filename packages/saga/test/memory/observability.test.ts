@@ -115,6 +115,11 @@ describe('saga runtime: observer', () => {
       'started order',
       'started order',
     ]);
+    expect(await shop.runtime.instanceCounts()).toEqual([
+      { saga: 'order', status: 'running', count: 0 },
+      { saga: 'order', status: 'completed', count: 1 },
+      { saga: 'order', status: 'compensated', count: 2 },
+    ]);
     expect(calls.filter((call) => !call.startsWith('started')).sort()).toEqual([
       'finished order compensated',
       'finished order compensated',
@@ -123,7 +128,7 @@ describe('saga runtime: observer', () => {
     ]);
   });
 
-  it('an observer that throws is logged and never fails the step', async () => {
+  it('an observer that throws is logged and never fails the step nor stops the others; observe() attaches and detaches', async () => {
     const warnings: string[] = [];
     const quiet = () => {};
     const shop = await setup({
@@ -139,11 +144,21 @@ describe('saga runtime: observer', () => {
         error: quiet,
       },
     });
+    const started: string[] = [];
+    const detach = shop.runtime.observe({ onSagaStarted: ({ saga }) => started.push(saga) });
     await shop.bus.publish(OrderCreated, { orderId: 'o-9', items, total: 40 });
     await waitFor(async () => (await shop.runtime.get('order', 'o-9'))?.status === 'completed', {
       timeoutMs: 5000,
     });
     expect(warnings).toEqual(['saga observer threw: metrics backend down']);
+    expect(started).toEqual(['order']);
+    detach();
+    await shop.bus.publish(OrderCreated, { orderId: 'o-10', items, total: 40 });
+    await waitFor(async () => (await shop.runtime.get('order', 'o-10'))?.status === 'completed', {
+      timeoutMs: 5000,
+    });
+    expect(started).toEqual(['order']);
+    expect(warnings).toHaveLength(2);
   });
 });
 

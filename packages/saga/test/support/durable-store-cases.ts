@@ -99,6 +99,7 @@ function observed(store: SagaStore, claimed: string[], conflicts: { count: numbe
       return due;
     },
     find: (query) => store.find(query),
+    countInstances: (saga) => store.countInstances(saga),
     outbox: store.outbox,
     commits: store.commits,
   };
@@ -388,7 +389,7 @@ export function durableStoreCases(backend: StoreBackend): void {
       }
     });
 
-    it('finds instances by saga and status', async () => {
+    it('finds and counts instances by saga and status', async () => {
       const store = await (await backend.fresh('find')).open();
       for (const id of ['a', 'b', 'c', 'd', 'e']) await store.create(tickInstance(id), []);
       await store.create({ ...tickInstance('a'), saga: 'other' }, []);
@@ -405,6 +406,21 @@ export function durableStoreCases(backend: StoreBackend): void {
       expect(await ids({ saga: 'tick', limit: 2 })).toHaveLength(2);
       expect(await ids({ saga: 'other' })).toEqual(['a']);
       expect(await ids({ saga: 'missing' })).toEqual([]);
+      expect(await store.countInstances('tick')).toEqual({
+        running: 2,
+        completed: 2,
+        compensated: 1,
+      });
+      expect(await store.countInstances('other')).toEqual({
+        running: 1,
+        completed: 0,
+        compensated: 0,
+      });
+      expect(await store.countInstances('missing')).toEqual({
+        running: 0,
+        completed: 0,
+        compensated: 0,
+      });
       expect((await store.find({ saga: 'tick', status: 'completed' }))[0]).toMatchObject({
         saga: 'tick',
         status: 'completed',

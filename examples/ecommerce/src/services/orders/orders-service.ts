@@ -44,7 +44,6 @@ export async function ordersService({
   bus,
   transport,
   config,
-  sagaObserver,
   tracing,
 }: ServiceDeps): Promise<Service> {
   const stores = await openOrderStores(config, bus);
@@ -61,7 +60,6 @@ export async function ordersService({
     store: stores.sagas,
     sagas: [OrderSaga],
     relay: { pollIntervalMs: 200 },
-    observer: sagaObserver,
     ...(tracing === undefined ? {} : { tracing }),
   });
   // What the service knows of other services' data, from their events.
@@ -171,6 +169,7 @@ export async function ordersService({
       await saga.start();
       relay.start();
     },
+    sagas: [saga],
     async stop() {
       await relay.stop();
       await saga.stop();
