@@ -440,7 +440,7 @@ export function durableStoreCases(backend: StoreBackend): void {
         transport.captured
           .filter((m: OutgoingMessage) => m.message.key === orderId && m.type !== 'order.created')
           .map((m) => m.type);
-      return { clock, bus, runtime, participants, sentFor };
+      return { clock, bus, runtime, participants, sentFor, transport };
     }
 
     const items = [{ sku: 'sku-1', quantity: 2 }];
@@ -486,6 +486,25 @@ export function durableStoreCases(backend: StoreBackend): void {
       await waitFor(() => participants.received.includes('inventory.release o-2'), {
         timeoutMs: 5000,
       });
+    });
+
+    it('a timer’s commands carry the trace context of the step that set it, kept with the instance', async () => {
+      const { bus, runtime, participants, clock, transport } = await setup();
+      participants.silentShipping.add('o-4');
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      await bus.publish(OrderCreated, { orderId: 'o-4', items, total: 40 }, { traceparent });
+      await waitFor(() => participants.received.includes('shipping.create o-4'), {
+        timeoutMs: 5000,
+      });
+      expect((await runtime.get('order', 'o-4'))?.traceparent).toBe(traceparent);
+      clock.advance(2_001);
+      const compensations = ['shipping.cancel', 'payment.refund', 'inventory.release'];
+      const sent = () =>
+        transport.captured.filter((m) => m.message.key === 'o-4' && compensations.includes(m.type));
+      await waitFor(() => sent().length === 3, { timeoutMs: 5000 });
+      expect(sent().map((m) => [m.type, m.message.headers.ce_traceparent])).toEqual(
+        compensations.map((type) => [type, traceparent]),
+      );
     });
 
     it('refunds then releases, in that order, when shipping times out', async () => {
