@@ -1,13 +1,5 @@
-import {
-  type BusTracing,
-  createBus,
-  InMemoryTransport,
-  type Logger,
-  type SagaObserver,
-  type SagaTracing,
-} from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
-import { CapturingTransport, waitFor } from '@edakit/core/testing';
+import { waitFor } from '@edakit/core/testing';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -17,8 +9,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSagaRuntime, MemorySagaStore, VirtualClock } from '../../src';
-import { OrderCreated, OrderSaga, subscribeParticipants } from '../support/order-saga';
+import { startMemoryOrderShop } from '../support/memory-order-shop';
+import { OrderCreated } from '../support/order-saga';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -38,40 +30,8 @@ afterEach(async () => {
   exporter.reset();
 });
 
-async function setup(options: {
-  observer?: SagaObserver;
-  tracing?: BusTracing & SagaTracing;
-  logger?: Logger;
-}) {
-  const clock = new VirtualClock();
-  const transport = new CapturingTransport(new InMemoryTransport());
-  const bus = createBus({
-    transport,
-    source: '/saga-test',
-    retry: { immediate: 0, delayed: [20, 20] },
-    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
-  });
-  const store = new MemorySagaStore(() => clock.now());
-  const runtime = createSagaRuntime({
-    bus,
-    transport,
-    store,
-    sagas: [OrderSaga],
-    clock,
-    relay: { pollIntervalMs: 20 },
-    ...options,
-  });
-  const participants = subscribeParticipants(bus);
-  await runtime.start();
-  await bus.start();
-  stops.push(
-    () => bus.stop(),
-    () => runtime.stop(),
-  );
-  const sent = (orderId: string) =>
-    transport.captured.filter((m) => m.message.key === orderId && m.type !== 'order.created');
-  return { clock, bus, runtime, participants, sent };
-}
+const setup = (options: Parameters<typeof startMemoryOrderShop>[1] = {}) =>
+  startMemoryOrderShop(stops, options);
 
 const items = [{ sku: 'sku-1', quantity: 2 }];
 const traceparentOf = (span: ReadableSpan) =>

@@ -1,44 +1,14 @@
-import { createBus, InMemoryTransport, type OutgoingMessage } from '@edakit/core';
-import { CapturingTransport, waitFor } from '@edakit/core/testing';
+import { waitFor } from '@edakit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSagaRuntime, MemorySagaStore, type SagaRuntime, VirtualClock } from '../../src';
-import { OrderCreated, OrderSaga, subscribeParticipants } from '../support/order-saga';
+import { startMemoryOrderShop } from '../support/memory-order-shop';
+import { OrderCreated } from '../support/order-saga';
 
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-async function setup() {
-  const clock = new VirtualClock();
-  const transport = new CapturingTransport(new InMemoryTransport());
-  const bus = createBus({
-    transport,
-    source: '/saga-test',
-    retry: { immediate: 0, delayed: [20, 20] },
-  });
-  const store = new MemorySagaStore(() => clock.now());
-  const runtime: SagaRuntime = createSagaRuntime({
-    bus,
-    transport,
-    store,
-    sagas: [OrderSaga],
-    clock,
-    relay: { pollIntervalMs: 20 },
-  });
-  const participants = subscribeParticipants(bus);
-  await runtime.start();
-  await bus.start();
-  stops.push(
-    () => bus.stop(),
-    () => runtime.stop(),
-  );
-  const sentFor = (orderId: string) =>
-    transport.captured
-      .filter((m: OutgoingMessage) => m.message.key === orderId && m.type !== 'order.created')
-      .map((m) => m.type);
-  return { clock, bus, store, runtime, participants, transport, sentFor };
-}
+const setup = () => startMemoryOrderShop(stops);
 
 const items = [{ sku: 'sku-1', quantity: 2 }];
 
