@@ -306,6 +306,11 @@ export function describeShopOverBroker(transport: 'kafka' | 'rabbitmq'): void {
         .filter((line) => line.startsWith(backlog) && /group="(\w+\.)?inventory"/.test(line));
       expect(series.length).toBeGreaterThan(0);
       expect(series.map((line) => Number(line.split(' ').at(-1)))).toEqual(series.map(() => 0));
+      // Nothing of all the flows above was dead-lettered: a group skips the types it does not
+      // handle on a shared topic, and no handler failed for good.
+      expect(
+        text.split('\n').filter((line) => line.startsWith('edakit_dead_letters_total{')),
+      ).toEqual([]);
     });
   });
 }
