@@ -454,16 +454,29 @@ describe('openTelemetry: saga steps', () => {
     expect(prepared).toBe(traceparentOf(create));
   });
 
-  it('a timer step continues the trace context it was given; a failed step records its error', async () => {
+  it('a timer step continues the trace context it was given, even under another active span; a failed step records its error', async () => {
     const tracing = openTelemetry({ tracerProvider: provider });
     const given = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const result = await tracing.sagaStep(
-      { saga: 'order', sagaId: 'o-s2', trigger: 'timeout', eventId: 'token-1', traceparent: given },
-      async (step) => {
-        step.record({ result: 'duplicate' });
-        return 42;
-      },
-    );
+    // Fired by hand from an HTTP request: the request is not the timer's trace.
+    const result = await tracer.startActiveSpan('POST /admin/fire-timers', async (request) => {
+      try {
+        return await tracing.sagaStep(
+          {
+            saga: 'order',
+            sagaId: 'o-s2',
+            trigger: 'timeout',
+            eventId: 'token-1',
+            traceparent: given,
+          },
+          async (step) => {
+            step.record({ result: 'duplicate' });
+            return 42;
+          },
+        );
+      } finally {
+        request.end();
+      }
+    });
     expect(result).toBe(42);
     const step = one('saga order');
     expect(step.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
@@ -476,9 +489,13 @@ describe('openTelemetry: saga steps', () => {
     expect(step.attributes).not.toHaveProperty('edakit.saga.step');
 
     await expect(
-      tracing.sagaStep({ saga: 'order', sagaId: 'o-s3', trigger: 'timeout' }, async () => {
-        throw new Error('store down');
-      }),
+      tracer.startActiveSpan('poll', (poll) =>
+        tracing
+          .sagaStep({ saga: 'order', sagaId: 'o-s3', trigger: 'timeout' }, async () => {
+            throw new Error('store down');
+          })
+          .finally(() => poll.end()),
+      ),
     ).rejects.toThrowError('store down');
     const failed = spans().find((span) => span.attributes['edakit.saga.id'] === 'o-s3');
     expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'store down' });

@@ -202,7 +202,12 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       start: SagaStepTraceStart,
       run: (step: SagaStepTrace) => Promise<T>,
     ): Promise<T> {
-      const parent = activeOrGiven(start.traceparent, start.tracestate);
+      // A timer's step belongs to the trace that set the timer, never to whatever
+      // span is active where the timers are polled or fired by hand.
+      const parent =
+        start.trigger === 'timeout'
+          ? givenOrRoot(start.traceparent, start.tracestate)
+          : activeOrGiven(start.traceparent, start.tracestate);
       const span = tracer.startSpan(
         `saga ${start.saga}`,
         {
@@ -253,6 +258,12 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
 }
 
 /** The active span, else the trace context the caller passed, else a new trace. */
+/** The given trace context, else a new trace: no ambient span. */
+function givenOrRoot(traceparent: string | undefined, tracestate: string | undefined): Context {
+  const given = readTraceContext(traceparent, tracestate);
+  return given === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, given);
+}
+
 function activeOrGiven(traceparent: string | undefined, tracestate: string | undefined): Context {
   const active = context.active();
   const current = trace.getSpan(active)?.spanContext();

@@ -1,7 +1,5 @@
 import { createTraceState, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
-
-/** W3C `traceparent`: version, trace id, parent (span) id, flags; later versions may append fields. */
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+import { parseTraceparent } from '../envelope/traceparent';
 
 /**
  * The span context an envelope carries (W3C Trace Context: `traceparent` and
@@ -12,23 +10,12 @@ export function readTraceContext(
   traceparent: string | undefined,
   tracestate: string | undefined,
 ): SpanContext | undefined {
-  if (traceparent === undefined) return undefined;
-  const match = TRACEPARENT.exec(traceparent.trim());
-  if (match === null) return undefined;
-  const [, version, traceId, spanId, flags, rest] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string | undefined,
-  ];
-  // ff is forbidden; version 00 has exactly four fields.
-  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
+  const parsed = parseTraceparent(traceparent);
+  if (parsed === undefined) return undefined;
   const spanContext: SpanContext = {
-    traceId,
-    spanId,
-    traceFlags: Number.parseInt(flags, 16),
+    traceId: parsed.traceId,
+    spanId: parsed.spanId,
+    traceFlags: Number.parseInt(parsed.flags, 16),
     isRemote: true,
     ...(tracestate === undefined || tracestate.trim() === ''
       ? {}
