@@ -128,6 +128,17 @@ const SWEEP_BATCH = 500;
 /** Tombstones one prune statement deletes; a prune runs statements while they come back full. */
 const PRUNE_BATCH = 5000;
 
+/** Both fields of a W3C trace context, each possibly absent. */
+interface TraceContext {
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
+}
+
+const contextOf = (from: {
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
+}): TraceContext => ({ traceparent: from.traceparent, tracestate: from.tracestate });
+
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { bus, store } = options;
   const clock = options.clock ?? systemClock;
@@ -237,8 +248,11 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       readonly cause: string | undefined;
       /** Whether the event starts sagas: the instance is assumed absent. */
       readonly start: boolean;
-      /** The trace context the stored instance and its commands get; none keeps the stored one. */
-      readonly trace: Pick<SagaInstance, 'traceparent' | 'tracestate'> | undefined;
+      /**
+       * The trace context the stored instance and its commands get, both
+       * fields replaced (undefined clears one); undefined keeps the stored one.
+       */
+      readonly trace: TraceContext | undefined;
       /** The instance as just loaded from the store, to use instead of a first load. */
       readonly loaded?: SagaInstance | undefined;
     },
@@ -322,10 +336,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           {
             cause: event.id,
             start: event.type === starter.start.contract.type,
-            // Traced: the step's span; else the event's own trace context.
-            trace: trace
-              ? traceOf(trace.traceparent, trace.tracestate)
-              : traceOf(event.traceparent, event.tracestate),
+            // Traced: the step's span; else the event's own trace context, or none.
+            trace: contextOf(trace ?? event),
           },
         );
         trace?.record(stepOutcome(taken));
@@ -383,7 +395,8 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
           {
             cause: undefined,
             start: false,
-            trace: traceOf(trace?.traceparent, trace?.tracestate),
+            // Untraced, the timer's commands keep the context of the step that set it.
+            trace: trace === undefined ? undefined : contextOf(trace),
             loaded,
           },
         );

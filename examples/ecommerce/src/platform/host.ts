@@ -85,9 +85,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
     });
     for (const [index, service] of [...services.values()].entries()) {
       const bus = buses[index] as Bus;
+      // Listed before it starts: a bus that fails to start still has subscriptions to stop.
+      started.push({ service, stopBus: () => bus.stop() });
       await service.start();
       await bus.start();
-      started.push({ service, stopBus: () => bus.stop() });
     }
     // Ready means consuming: a Kafka group takes a moment to join after it subscribed.
     await whenConsuming(transport);

@@ -51,8 +51,18 @@ CREATE TABLE IF NOT EXISTS ${t} (
   PRIMARY KEY (saga, id)
 );
 -- Columns added since the table's first version: a table made before gets them here.
-ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS traceparent text;
-ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS tracestate text;
+-- Looked up first: ALTER TABLE locks the table even when the column exists.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${t}'::regclass
+                 AND attname = 'traceparent' AND NOT attisdropped) THEN
+    ALTER TABLE ${t} ADD COLUMN traceparent text;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${t}'::regclass
+                 AND attname = 'tracestate' AND NOT attisdropped) THEN
+    ALTER TABLE ${t} ADD COLUMN tracestate text;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS ${base}_due_at ON ${t} (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${base}_status ON ${t} (saga, status, id);
 CREATE INDEX IF NOT EXISTS ${base}_finished ON ${t} (updated_at) WHERE status <> 'running';

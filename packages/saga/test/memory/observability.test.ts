@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMemoryOrderShop } from '../support/memory-order-shop';
-import { OrderCreated } from '../support/order-saga';
+import { OrderCreated, ShipmentCreated } from '../support/order-saga';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -138,6 +138,57 @@ describe('saga runtime: trace context', () => {
     }
     // The timer's commands (o-3's compensation) kept it too: the instance stored it.
     expect((await shop.runtime.get('order', 'o-3'))?.traceparent).toBe(given);
+  });
+
+  it('each step takes the trace context of its own event, both fields: a reply with another, or none, replaces the stored one', async () => {
+    const shop = await setup({});
+    const first = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const second = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    for (const orderId of ['o-t', 'o-u']) {
+      shop.participants.silentShipping.add(orderId);
+      await shop.bus.publish(
+        OrderCreated,
+        { orderId, items, total: 40 },
+        { traceparent: first, tracestate: 'vendor=one' },
+      );
+    }
+    await waitFor(
+      () =>
+        shop.participants.received.includes('shipping.create o-t') &&
+        shop.participants.received.includes('shipping.create o-u'),
+      { timeoutMs: 5000 },
+    );
+    const header = (orderId: string, type: string) => {
+      const headers = shop.sent(orderId).find((m) => m.type === type)?.message.headers ?? {};
+      return [headers.ce_traceparent, headers.ce_tracestate];
+    };
+    expect(header('o-t', 'shipping.create')).toEqual([first, 'vendor=one']);
+    expect(await shop.runtime.get('order', 'o-t')).toMatchObject({
+      traceparent: first,
+      tracestate: 'vendor=one',
+    });
+    // The replies come from elsewhere (the saga id as their correlation id, as replies do):
+    // one in another trace without a tracestate, one untraced.
+    await shop.bus.publish(
+      ShipmentCreated,
+      { orderId: 'o-t', trackingId: 't-1' },
+      { correlationId: 'o-t', traceparent: second },
+    );
+    await shop.bus.publish(
+      ShipmentCreated,
+      { orderId: 'o-u', trackingId: 't-2' },
+      { correlationId: 'o-u' },
+    );
+    await waitFor(
+      () => ['o-t', 'o-u'].every((id) => shop.sentFor(id).includes('order.confirmed')),
+      { timeoutMs: 5000 },
+    );
+    expect(header('o-t', 'order.confirmed')).toEqual([second, undefined]);
+    expect(header('o-u', 'order.confirmed')).toEqual([undefined, undefined]);
+    const t = await shop.runtime.get('order', 'o-t');
+    expect([t?.traceparent, t?.tracestate]).toEqual([second, undefined]);
+    const u = await shop.runtime.get('order', 'o-u');
+    expect([u?.traceparent, u?.tracestate]).toEqual([undefined, undefined]);
   });
 
   it('with openTelemetry, each step is a span under the event’s process span, and a timer’s step continues the trace', async () => {

@@ -176,6 +176,21 @@ describe('PostgresSagaStore specifics', () => {
       [table],
     );
     expect(columns.rows.map((row) => row.column_name)).toEqual(['traceparent', 'tracestate']);
+    // Once there, a migration does not wait for readers (ALTER TABLE would, even for a column
+    // that exists): it runs while a transaction that read the table is still open.
+    const reader = await pool.connect();
+    const migrator = await pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query(`SELECT count(*) FROM ${table}`);
+      await migrator.query('SET lock_timeout = 2000');
+      await expect(migrator.query(sagaMigrationSql(table))).resolves.toBeDefined();
+    } finally {
+      await reader.query('ROLLBACK');
+      reader.release();
+      await migrator.query('RESET lock_timeout');
+      migrator.release();
+    }
     expect(await store.load('tick', 'old-1')).toEqual(instance('old-1'));
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     expect(await store.update(instance('old-1', { version: 2, traceparent }), [])).toBe(true);
