@@ -10,7 +10,7 @@ import { Semaphore } from './concurrency';
 import { RETRY_DUE_AT_HEADER } from './kafka-headers';
 import type { KafkaPublisher } from './kafka-publisher';
 import type { RetryMode } from './kafka-transport-options';
-import { processBatch } from './partition-batch';
+import { PendingOffset, processBatch } from './partition-batch';
 import { type TopicNames, tierFor } from './topic-names';
 
 export interface GroupConsumerOptions {
@@ -151,9 +151,12 @@ export class KafkaGroupConsumer implements TransportConsumer {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    // Finished offsets reach kafkajs before each heartbeat and commit, not per message.
+    const offsets = new PendingOffset(payload.resolveOffset);
     // Heartbeat during long batches, and commit what finished so far: a crash
     // mid-batch then redoes only the unfinished part.
     const heartbeat = setInterval(() => {
+      offsets.flush();
       payload.heartbeat().catch(() => undefined);
       payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).catch(() => undefined);
     }, this.options.heartbeatIntervalMs);
@@ -163,7 +166,7 @@ export class KafkaGroupConsumer implements TransportConsumer {
           topic: batch.topic,
           partition: batch.partition,
           messages: batch.messages,
-          resolveOffset: payload.resolveOffset,
+          resolveOffset: offsets.note,
           isRunning: payload.isRunning,
           isStale: payload.isStale,
         },
@@ -178,6 +181,7 @@ export class KafkaGroupConsumer implements TransportConsumer {
       );
     } finally {
       clearInterval(heartbeat);
+      offsets.flush();
       // Commit what finished now, not at the next auto-commit tick: a crash
       // after this point redelivers nothing that was done.
       await payload

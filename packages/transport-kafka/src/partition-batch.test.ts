@@ -3,7 +3,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Semaphore } from './concurrency';
 import { RETRY_DUE_AT_HEADER } from './kafka-headers';
-import { type BatchDependencies, processBatch } from './partition-batch';
+import { type BatchDependencies, PendingOffset, processBatch } from './partition-batch';
 
 function message(offset: number, key: string, headers: Record<string, string> = {}): KafkaMessage {
   return {
@@ -221,5 +221,24 @@ describe('processBatch', () => {
     await processBatch(controls, dependencies({ stopping: () => stopping }));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(resolved).toEqual([]);
+  });
+});
+
+describe('PendingOffset', () => {
+  it('hands kafkajs only the highest noted offset, once per flush', () => {
+    const resolved: string[] = [];
+    const offsets = new PendingOffset((offset) => void resolved.push(offset));
+    offsets.flush();
+    expect(resolved).toEqual([]);
+    offsets.note('3');
+    offsets.note('4');
+    offsets.note('7');
+    expect(resolved).toEqual([]);
+    offsets.flush();
+    offsets.flush();
+    expect(resolved).toEqual(['7']);
+    offsets.note('9');
+    offsets.flush();
+    expect(resolved).toEqual(['7', '9']);
   });
 });
