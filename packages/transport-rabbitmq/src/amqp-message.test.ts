@@ -69,6 +69,40 @@ describe('toAmqp', () => {
     expect(out.content.toString()).toBe(JSON.stringify(envelope.data));
   });
 
+  it('takes each message its own timestamp, and now when the time does not parse', () => {
+    const at = (time: string) =>
+      toAmqp(
+        { ...wire, headers: { ...wire.headers, cloudEvents_time: time } },
+        'order',
+        'order.placed',
+      ).properties.timestamp;
+    expect(at('2026-01-02T03:04:05.678Z')).toBe(
+      Math.floor(Date.parse('2026-01-02T03:04:05.678Z') / 1000),
+    );
+    expect(at('2026-01-02T03:04:05.678Z')).toBe(
+      Math.floor(Date.parse('2026-01-02T03:04:05.678Z') / 1000),
+    );
+    expect(at('2027-05-06T07:08:09.000Z')).toBe(
+      Math.floor(Date.parse('2027-05-06T07:08:09.000Z') / 1000),
+    );
+    const before = Math.floor(Date.now() / 1000);
+    expect(at('not a time')).toBeGreaterThanOrEqual(before);
+    expect(at('2026-01-02T03:04:05.678Z')).toBe(
+      Math.floor(Date.parse('2026-01-02T03:04:05.678Z') / 1000),
+    );
+  });
+
+  it("names the channel only when it is not the type's first segment", () => {
+    const channelOf = (channel: string, type: string) =>
+      toAmqp({ ...wire, headers: { ...wire.headers, cloudEvents_type: type } }, channel, type)
+        .properties.headers[TransportHeaders.channel];
+    expect(channelOf('order', 'order.placed')).toBeUndefined();
+    expect(channelOf('orders', 'order.placed')).toBe('orders');
+    expect(channelOf('ord', 'order.placed')).toBe('ord');
+    expect(channelOf('order', 'order')).toBeUndefined();
+    expect(channelOf('orde', 'order')).toBe('orde');
+  });
+
   it('writes the channel and key only when they cannot be derived', () => {
     const out = toAmqp({ ...wire, key: 'other-key' }, 'orders-v2', 'order.placed');
     expect(out.properties.headers[TransportHeaders.channel]).toBe('orders-v2');

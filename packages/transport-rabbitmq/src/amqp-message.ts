@@ -28,6 +28,57 @@ export interface AmqpOutgoing {
   readonly properties: Options.Publish & { messageId: string; headers: Record<string, string> };
 }
 
+/** The header names `toAmqp` reads, built once per naming instead of per message. */
+interface OutgoingNames {
+  readonly attributePrefix: string;
+  readonly contentType: string;
+  readonly id: string;
+  readonly type: string;
+  readonly time: string;
+  readonly partitionkey: string;
+}
+
+// The naming of the last call: a transport always passes the same one.
+let lastNaming: HeaderNaming | undefined;
+let lastNames: OutgoingNames | undefined;
+
+function outgoingNames(naming: HeaderNaming): OutgoingNames {
+  if (
+    lastNaming === naming &&
+    lastNames !== undefined &&
+    lastNames.attributePrefix === naming.attributePrefix &&
+    lastNames.contentType === naming.contentType
+  ) {
+    return lastNames;
+  }
+  const prefix = naming.attributePrefix;
+  lastNames = {
+    attributePrefix: prefix,
+    contentType: naming.contentType,
+    id: `${prefix}id`,
+    type: `${prefix}type`,
+    time: `${prefix}time`,
+    partitionkey: `${prefix}partitionkey`,
+  };
+  lastNaming = naming;
+  return lastNames;
+}
+
+// Events of one millisecond share their time string: it is parsed once.
+let lastTime: string | undefined;
+let lastSeconds = 0;
+
+/** The `timestamp` property (whole seconds) of an event time; now when it has none or it does not parse. */
+function timestampOf(time: string | undefined): number {
+  if (time === undefined) return Math.floor(Date.now() / 1000);
+  if (time === lastTime) return lastSeconds;
+  const parsed = Date.parse(time);
+  if (Number.isNaN(parsed)) return Math.floor(Date.now() / 1000);
+  lastTime = time;
+  lastSeconds = Math.floor(parsed / 1000);
+  return lastSeconds;
+}
+
 /**
  * Wire message -> AMQP message: attributes stay in headers, `content-type`
  * moves to the `contentType` property, and `messageId` (= event id), `type`,
@@ -40,24 +91,25 @@ export function toAmqp(
   naming: HeaderNaming = AMQP_HEADER_NAMING,
   fallbackMessageId?: string,
 ): AmqpOutgoing {
-  const prefix = naming.attributePrefix;
+  const names = outgoingNames(naming);
+  const source = message.headers;
   const headers: Record<string, string> = {};
   let contentType: string | undefined;
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (name === naming.contentType) contentType = value;
+  for (const name in source) {
+    if (!Object.hasOwn(source, name)) continue;
+    const value = source[name] as string;
+    if (name === names.contentType) contentType = value;
     else headers[name] = value;
   }
-  const eventType = headers[`${prefix}type`] ?? type;
-  if (channel !== defaultChannelOf(eventType)) headers[TransportHeaders.channel] = channel;
-  if (message.key !== undefined && message.key !== headers[`${prefix}partitionkey`]) {
+  const eventType = headers[names.type] ?? type;
+  if (!isDefaultChannel(channel, eventType)) headers[TransportHeaders.channel] = channel;
+  if (message.key !== undefined && message.key !== headers[names.partitionkey]) {
     headers[TransportHeaders.key] = message.key;
   }
-  const time = headers[`${prefix}time`];
-  const parsed = time === undefined ? Number.NaN : Date.parse(time);
   const properties: AmqpOutgoing['properties'] = {
     persistent: true,
-    messageId: headers[`${prefix}id`] ?? fallbackMessageId ?? randomUUID(),
-    timestamp: Math.floor((Number.isNaN(parsed) ? Date.now() : parsed) / 1000),
+    messageId: headers[names.id] ?? fallbackMessageId ?? randomUUID(),
+    timestamp: timestampOf(headers[names.time]),
     headers,
   };
   if (eventType !== '') properties.type = eventType;
@@ -131,6 +183,13 @@ export function isBrokerHeader(name: string): boolean {
 export function defaultChannelOf(type: string): string {
   const dot = type.indexOf('.');
   return dot < 0 ? type : type.slice(0, dot);
+}
+
+/** `channel === defaultChannelOf(type)`, without slicing a string per message. */
+function isDefaultChannel(channel: string, type: string): boolean {
+  const dot = type.indexOf('.');
+  const length = dot < 0 ? type.length : dot;
+  return channel.length === length && type.startsWith(channel);
 }
 
 /**

@@ -169,3 +169,99 @@ describe('ConfirmPublisher waiting for a channel that does not open', () => {
     await publisher.close();
   });
 });
+
+describe('ConfirmPublisher.publishAll', () => {
+  const target = { exchange: 'x', routingKey: 'r', mandatory: false };
+  const items = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      target,
+      content: Buffer.from('x'),
+      properties: { messageId: `m-${i}` },
+    }));
+
+  it('writes a batch in order and resolves only once every message is confirmed', async () => {
+    const channel = fakeChannel();
+    const publisher = publisherOn(channel);
+    let settled = false;
+    const done = publisher.publishAll(items(90)).then(() => (settled = true));
+    await until(() => channel.written.length === 90);
+    expect(channel.written.map((write) => write.properties.messageId)).toEqual(
+      items(90).map((item) => item.properties.messageId),
+    );
+    for (const write of channel.written.slice(0, 89)) write.confirm(null);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(settled).toBe(false);
+    channel.written[89]?.confirm(null);
+    await done;
+    expect(publisher.pending).toBe(0);
+    await publisher.close();
+  });
+
+  it('sends more than one write slice without waiting for confirms', async () => {
+    const channel = fakeChannel();
+    const model = { createConfirmChannel: async () => channel };
+    const connection = {
+      get: async () => model,
+      isBlocked: false,
+      isConnected: true,
+    } as unknown as ManagedConnection;
+    const publisher = new ConfirmPublisher(connection, {
+      timeoutMs: 5_000,
+      maxInFlight: 1_000,
+      failFastWhenBlocked: false,
+      redact: (text) => text,
+      logger: silent,
+    });
+    const done = publisher.publishAll(items(450));
+    await until(() => channel.written.length === 450);
+    expect(channel.written.map((write) => write.properties.messageId)).toEqual(
+      items(450).map((item) => item.properties.messageId),
+    );
+    for (const write of channel.written) write.confirm(null);
+    await expect(done).resolves.toBeUndefined();
+    await publisher.close();
+  });
+
+  it('rejects with the first failure while the other messages still settle', async () => {
+    const channel = fakeChannel();
+    const publisher = publisherOn(channel);
+    const done = publisher.publishAll(items(3));
+    const outcome = done.then(
+      () => 'confirmed',
+      (error: Error) => error.message,
+    );
+    await until(() => channel.written.length === 3);
+    channel.written[0]?.confirm(null);
+    channel.written[1]?.confirm(new Error('message nacked'));
+    expect(await outcome).toMatch(/refused \(basic\.nack\)/);
+    expect(publisher.pending).toBe(1);
+    channel.written[2]?.confirm(new Error('message nacked'));
+    expect(publisher.pending).toBe(0);
+    expect(publisher.failures).toBe(2);
+    await publisher.close();
+  });
+
+  it('takes a batch whole or not at all', async () => {
+    const channel = fakeChannel();
+    const model = { createConfirmChannel: async () => channel };
+    const connection = {
+      get: async () => model,
+      isBlocked: false,
+      isConnected: true,
+    } as unknown as ManagedConnection;
+    const publisher = new ConfirmPublisher(connection, {
+      timeoutMs: 5_000,
+      maxInFlight: 10,
+      maxQueued: 5,
+      failFastWhenBlocked: false,
+      redact: (text) => text,
+      logger: silent,
+    });
+    await expect(publisher.publishAll(items(6))).rejects.toMatchObject({
+      name: 'PublishQueueFullError',
+    });
+    expect(publisher.pending).toBe(0);
+    expect(channel.written).toHaveLength(0);
+    await publisher.close();
+  });
+});

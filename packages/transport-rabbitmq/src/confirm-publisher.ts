@@ -34,6 +34,13 @@ export interface ConfirmPublisherOptions {
   readonly onChannelError?: ((error: Error) => void) | undefined;
 }
 
+/** One message of `publishAll`. */
+export interface PublishItem {
+  readonly target: PublishTarget;
+  readonly content: Buffer;
+  readonly properties: Options.Publish & { messageId: string };
+}
+
 interface Entry {
   readonly target: PublishTarget;
   readonly content: Buffer;
@@ -117,8 +124,15 @@ export class ConfirmPublisher {
    * synchronously, then find room).
    */
   admit(count: number, target: PublishTarget, properties: Options.Publish): void {
-    if (this.hasRoom(count)) return;
-    throw new PublishQueueFullError({
+    if (!this.hasRoom(count)) throw this.queueFull(count, target, properties);
+  }
+
+  private queueFull(
+    count: number,
+    target: PublishTarget,
+    properties: Options.Publish,
+  ): PublishQueueFullError {
+    return new PublishQueueFullError({
       queued: this.queued,
       maxQueued: this.maxQueued,
       count,
@@ -138,35 +152,91 @@ export class ConfirmPublisher {
     /** When it must be settled (epoch ms); default `timeoutMs` from now. */
     deadline?: number,
   ): Promise<void> {
-    if (this.closed) return Promise.reject(new TransportClosedError('rabbitmq'));
-    if (this.options.failFastWhenBlocked && this.connection.isBlocked) {
-      return Promise.reject(
-        new PublishError('RabbitMQ is blocking the publishing connection (resource alarm)', {
-          context: { exchange: target.exchange, routingKey: target.routingKey },
-        }),
-      );
-    }
-    try {
-      this.admit(1, target, properties);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const refused = this.refuse(1, target, properties);
+    if (refused) return Promise.reject(refused);
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = {
+      this.enqueue(
         target,
         content,
-        properties: target.mandatory ? { ...properties, mandatory: true } : properties,
-        deadline: deadline ?? Date.now() + this.options.timeoutMs,
+        properties,
+        deadline ?? Date.now() + this.options.timeoutMs,
         resolve,
         reject,
-        settled: false,
-        queued: true,
-      };
-      this.live.add(entry);
-      this.queue.push(entry);
+      );
       this.startSweeper();
       this.pump();
     });
+  }
+
+  /**
+   * Publishes every item, in order, like `Promise.all` over `publish` of each:
+   * resolves once the broker confirmed all of them, rejects with the first
+   * failure (the others still settle on their own, each within its deadline).
+   * One promise for the batch instead of one per message. Admitted whole or
+   * not at all.
+   */
+  publishAll(items: readonly PublishItem[], deadline?: number): Promise<void> {
+    const first = items[0];
+    if (first === undefined) return Promise.resolve();
+    const refused = this.refuse(items.length, first.target, first.properties);
+    if (refused) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => {
+      let remaining = items.length;
+      let failed = false;
+      const confirmed = (): void => {
+        if (--remaining === 0 && !failed) resolve();
+      };
+      const fail = (error: Error): void => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const at = deadline ?? Date.now() + this.options.timeoutMs;
+      for (const item of items) {
+        this.enqueue(item.target, item.content, item.properties, at, confirmed, fail);
+      }
+      this.startSweeper();
+      this.pump();
+    });
+  }
+
+  /** Why `count` publishes cannot be taken now (closed, blocked, queue full), or undefined. */
+  private refuse(
+    count: number,
+    target: PublishTarget,
+    properties: Options.Publish,
+  ): Error | undefined {
+    if (this.closed) return new TransportClosedError('rabbitmq');
+    if (this.options.failFastWhenBlocked && this.connection.isBlocked) {
+      return new PublishError('RabbitMQ is blocking the publishing connection (resource alarm)', {
+        context: { exchange: target.exchange, routingKey: target.routingKey },
+      });
+    }
+    return this.hasRoom(count) ? undefined : this.queueFull(count, target, properties);
+  }
+
+  private enqueue(
+    target: PublishTarget,
+    content: Buffer,
+    properties: Options.Publish & { messageId: string },
+    deadline: number,
+    resolve: () => void,
+    reject: (error: Error) => void,
+  ): void {
+    const entry: Entry = {
+      target,
+      content,
+      properties: target.mandatory ? { ...properties, mandatory: true } : properties,
+      deadline,
+      resolve,
+      reject,
+      lane: undefined,
+      returned: undefined,
+      settled: false,
+      queued: true,
+    };
+    this.live.add(entry);
+    this.queue.push(entry);
   }
 
   /** Waits for every outstanding publish to settle (each is bounded by the timeout), then closes. */
@@ -205,6 +275,7 @@ export class ConfirmPublisher {
    * the head again after every wait: the queue may have been compacted.
    */
   private async drainQueue(): Promise<void> {
+    let written = 0;
     while (this.queueHead < this.queue.length) {
       const head = this.queue[this.queueHead];
       if (!head || head.settled) {
@@ -241,6 +312,13 @@ export class ConfirmPublisher {
       }
       this.shift();
       this.write(lane, head);
+      if (++written >= WRITE_SLICE && this.queueHead < this.queue.length) {
+        // amqplib only queues the frames; its muxer hands them to the socket
+        // on the next turn of the event loop. Letting it run every slice
+        // sends the first messages while the rest are still being encoded.
+        written = 0;
+        await yieldToIo();
+      }
     }
     this.queue = [];
     this.queueHead = 0;
@@ -554,6 +632,11 @@ export class ConfirmPublisher {
     wake?.();
   }
 }
+
+/** Messages written in one go before the publisher lets the socket take them. */
+const WRITE_SLICE = 100;
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Which publish a `basic.return` belongs to: it echoes the exchange and routing key. */
 function returnKey(exchange: string, routingKey: string, messageId: string): string {

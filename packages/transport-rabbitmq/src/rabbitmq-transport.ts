@@ -21,7 +21,7 @@ import {
 } from '@edakit/core';
 import { AMQP_HEADER_NAMING, toAmqp } from './amqp-message';
 import { withTimeout } from './backoff';
-import { ConfirmPublisher } from './confirm-publisher';
+import { ConfirmPublisher, type PublishItem, type PublishTarget } from './confirm-publisher';
 import { DeadLetterQueues } from './dead-letter-queue';
 import { BrokerUnavailableError } from './errors';
 import { GroupConsumer } from './group-consumer';
@@ -63,6 +63,10 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
   private readonly deadLetters: DeadLetterQueues;
   private readonly consumers = new Set<GroupConsumer>();
   private exchangesReady: Promise<void> | undefined;
+  /** `exchangesReady` once it resolved: publishes then skip waiting for it. */
+  private exchangesDeclared: Promise<void> | undefined;
+  /** Publishes waiting for the exchanges: later ones wait behind them, in call order. */
+  private waitingForExchanges = 0;
   private publishUsed = false;
   private closing: Promise<void> | undefined;
 
@@ -118,32 +122,41 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen();
     if (messages.length === 0) return;
-    for (const outgoing of messages) {
-      if (typeof outgoing.channel !== 'string' || outgoing.channel === '') {
+    const exchange = this.names.exchange;
+    const mandatory = this.options.unroutable === 'reject';
+    const items: PublishItem[] = [];
+    // Messages of one type (a batch, usually) share their target.
+    let target: PublishTarget | undefined;
+    for (const { channel, type, message } of messages) {
+      if (typeof channel !== 'string' || channel === '') {
         throw new InvalidOptionsError('Every outgoing message needs a channel');
       }
+      if (target?.routingKey !== type) target = { exchange, routingKey: type, mandatory };
+      const out = toAmqp(message, channel, type, this.headerNaming);
+      items.push({ target, content: out.content, properties: out.properties });
     }
-    const target = {
-      exchange: this.names.exchange,
-      mandatory: this.options.unroutable === 'reject',
-    };
-    const outgoing = messages.map(({ channel, type, message }) => ({
-      target: { ...target, routingKey: type },
-      out: toAmqp(message, channel, type, this.headerNaming),
-    }));
     // A batch waits whole or not at all: without room for all of it, nothing is
     // sent. Checked again after the exchanges, right before the messages queue.
-    const [first] = outgoing as [(typeof outgoing)[number]];
-    this.publisher.admit(outgoing.length, first.target, first.out.properties);
+    const first = items[0] as PublishItem;
+    this.publisher.admit(items.length, first.target, first.properties);
     // One deadline for the whole publish, connecting and declaring the exchanges included.
     const deadline = Date.now() + this.options.publishTimeoutMs;
-    await this.exchangesBefore(deadline);
-    this.publisher.admit(outgoing.length, first.target, first.out.properties);
-    await Promise.all(
-      outgoing.map(({ target, out }) =>
-        this.publisher.publish(target, out.content, out.properties, deadline),
-      ),
-    );
+    // Once the exchanges are declared, no await: the messages queue now. Not
+    // while an earlier publish still waits for them, which must queue first.
+    if (
+      this.exchangesReady === undefined ||
+      this.exchangesReady !== this.exchangesDeclared ||
+      this.waitingForExchanges > 0
+    ) {
+      this.waitingForExchanges++;
+      try {
+        await this.exchangesBefore(deadline);
+      } finally {
+        this.waitingForExchanges--;
+      }
+      this.publisher.admit(items.length, first.target, first.properties);
+    }
+    await this.publisher.publishAll(items, deadline);
   }
 
   /**
@@ -331,10 +344,15 @@ export class RabbitMqTransport implements Transport, DeadLetterAdmin {
               { broker: this.broker, exchange: this.names.exchange },
             ),
         );
-      })().catch((error: unknown) => {
-        if (this.exchangesReady === ready) this.exchangesReady = undefined;
-        throw error;
-      });
+      })().then(
+        () => {
+          if (this.exchangesReady === ready) this.exchangesDeclared = ready;
+        },
+        (error: unknown) => {
+          if (this.exchangesReady === ready) this.exchangesReady = undefined;
+          throw error;
+        },
+      );
       this.exchangesReady = ready;
     }
     return this.exchangesReady;
