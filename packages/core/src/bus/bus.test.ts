@@ -4,7 +4,7 @@ import { defineEvent } from '../contract/define-event';
 import { FailureHeaders } from '../dead-letter/failure-headers';
 import { ErrorCodes } from '../errors/error-codes';
 import { NonRetryableError } from '../errors/handling-errors';
-import { on } from '../handler/handler';
+import { type HandlerContext, on } from '../handler/handler';
 import { InMemoryTransport } from '../memory/in-memory-transport';
 import { MemoryBroker } from '../memory/memory-broker';
 import { waitFor } from '../testing/wait-for';
@@ -284,6 +284,40 @@ describe('handling', () => {
     const untraced = lines.find((line) => line.message === 'handling untraced');
     expect(untraced?.fields).toBeDefined();
     expect(untraced?.fields).not.toHaveProperty('trace_id');
+  });
+
+  it('a copy of the context (`{ ...ctx }`, as middleware makes) keeps its logger and fields', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const capture = (fields: Record<string, unknown>): void => void lines.push(fields);
+    const { bus } = setup({
+      logger: { debug: capture, info: capture, warn: capture, error: capture },
+    });
+    let copied: HandlerContext | undefined;
+    bus.subscribe({
+      group: 'copies',
+      handlers: [
+        on(OrderCreated, (_event, ctx) => {
+          copied = { ...ctx };
+          copied.logger.info({ copy: true }, 'from a copy');
+        }),
+      ],
+    });
+    await bus.start();
+    const published = await bus.publish(OrderCreated, { orderId: 'o-c', total: 1 });
+    await waitFor(() => lines.length === 1);
+    await bus.stop();
+    expect(copied).toMatchObject({ group: 'copies', handler: 'copies/order.created', attempt: 1 });
+    expect(lines).toEqual([
+      {
+        eventId: published.id,
+        eventType: 'order.created',
+        correlationId: published.correlationid,
+        group: 'copies',
+        handler: 'copies/order.created',
+        attempt: 1,
+        copy: true,
+      },
+    ]);
   });
 
   it('ctx.publish carries the correlation id forward and sets the causation id', async () => {

@@ -7,7 +7,8 @@ import { UnknownEventError } from '../errors/decode-errors';
 import { ErrorCodes } from '../errors/error-codes';
 import { HandlerTimeoutError } from '../errors/handling-errors';
 import type { ContextPublish, HandlerContext } from '../handler/handler';
-import { type Logger, withFields } from '../logging/logger';
+import { EventLogger } from '../logging/event-logger';
+import type { Logger } from '../logging/logger';
 import { traceLogFields } from '../logging/trace-fields';
 import type { ObserverSet } from '../observability/observer-set';
 import { decideFailure, describeFailure } from '../retry/failure-outcome';
@@ -114,18 +115,7 @@ export async function handleDelivery(
             receivedVersion: raw.dataversion,
             signal,
             publish: options.publishFrom(event),
-            // Built when a handler logs, not for every delivery.
-            get logger() {
-              return withFields(logger, {
-                eventId: event.id,
-                eventType: event.type,
-                correlationId: event.correlationid,
-                ...traceLogFields(event.traceparent),
-                group,
-                handler: this.handler,
-                attempt: this.attempt,
-              });
-            },
+            logger: new EventLogger(logger, event, group, handler.name, previousAttempts + attempt),
           };
           const running =
             options.handlerTimeoutMs === undefined
