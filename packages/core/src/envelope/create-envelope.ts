@@ -1,9 +1,8 @@
 import type { AnyEventContract, EventData } from '../contract/event-contract';
 import { InvalidOptionsError } from '../errors/usage-errors';
 import type { EventEnvelope, PublishOptions } from './event-envelope';
+import { parseTraceparent } from './traceparent';
 import { uuidv7 } from './uuid-v7';
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * Wraps already-validated data in an envelope. Callers validate first
@@ -21,7 +20,7 @@ export function createEnvelope<C extends AnyEventContract>(
   if (id === '') {
     throw new InvalidOptionsError('An event id cannot be empty', errorContext(contract, id));
   }
-  if (options.traceparent !== undefined && !TRACEPARENT.test(options.traceparent)) {
+  if (options.traceparent !== undefined && parseTraceparent(options.traceparent) === undefined) {
     throw new InvalidOptionsError(
       `traceparent "${options.traceparent}" is not a W3C trace context header`,
       errorContext(contract, id),

@@ -78,6 +78,9 @@ describe('createEnvelope', () => {
   it.each([
     [{ id: '' }, /empty/],
     [{ traceparent: 'nope' }, /traceparent/],
+    // Valid in shape, but no trace (all-zero trace id) or a forbidden version: a receiver ignores them.
+    [{ traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }, /traceparent/],
+    [{ traceparent: 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, /traceparent/],
     [{ sequence: -1 }, /sequence/],
     [{ sequence: 1.5 }, /sequence/],
     [{ time: 'not a date' }, /time/],

@@ -12,14 +12,15 @@ export interface Traceparent {
 }
 
 /**
- * Reads a `traceparent` header as W3C Trace Context says a receiver must:
- * undefined for a malformed one, version `ff`, a version-00 value with more
- * than four fields, or an all-zero trace or parent id. The one reader for
- * logs and tracing, so both agree on which trace an event belongs to.
+ * Reads a `traceparent` as W3C Trace Context defines it: undefined for a
+ * malformed one, version `ff`, a version-00 value with more than four
+ * fields, or an all-zero trace or parent id. The one check for what edakit
+ * writes (envelopes) and reads (logs, tracing), so all agree on which trace
+ * an event belongs to; readers trim what came over the wire first.
  */
 export function parseTraceparent(value: string | undefined): Traceparent | undefined {
   if (value === undefined) return undefined;
-  const match = TRACEPARENT.exec(value.trim());
+  const match = TRACEPARENT.exec(value);
   if (match === null) return undefined;
   const [, version, traceId, spanId, flags, rest] = match as unknown as [
     string,

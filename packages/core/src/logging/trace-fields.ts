@@ -13,6 +13,6 @@ export interface TraceLogFields {
  * it too). Needs no tracer: the id is the one the producer wrote.
  */
 export function traceLogFields(traceparent: string | undefined): TraceLogFields | undefined {
-  const parsed = parseTraceparent(traceparent);
+  const parsed = parseTraceparent(traceparent?.trim());
   return parsed === undefined ? undefined : { trace_id: parsed.traceId, trace_flags: parsed.flags };
 }

@@ -119,10 +119,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
         },
         activeOrGiven(start.traceparent, start.tracestate),
       );
-      const spanContext = span.spanContext();
-      const carried = isSpanContextValid(spanContext)
-        ? writeTraceContext(spanContext)
-        : { traceparent: start.traceparent, tracestate: start.tracestate };
+      const carried = carriedContext(span, start.traceparent, start.tracestate);
       return {
         traceparent: carried.traceparent,
         tracestate: carried.tracestate,
@@ -224,10 +221,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
         },
         parent,
       );
-      const spanContext = span.spanContext();
-      const carried = isSpanContextValid(spanContext)
-        ? writeTraceContext(spanContext)
-        : { traceparent: start.traceparent, tracestate: start.tracestate };
+      const carried = carriedContext(span, start.traceparent, start.tracestate);
       try {
         return await context.with(trace.setSpan(parent, span), () =>
           run({
@@ -258,6 +252,21 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
 }
 
 /** The active span, else the trace context the caller passed, else a new trace. */
+/**
+ * What an event or a saga step carries on: the span's own context, or, when
+ * no SDK records spans (a non-recording span), the context it was given.
+ */
+function carriedContext(
+  span: Span,
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+): { traceparent: string | undefined; tracestate: string | undefined } {
+  const spanContext = span.spanContext();
+  return isSpanContextValid(spanContext)
+    ? writeTraceContext(spanContext)
+    : { traceparent, tracestate };
+}
+
 /** The given trace context, else a new trace: no ambient span. */
 function givenOrRoot(traceparent: string | undefined, tracestate: string | undefined): Context {
   const given = readTraceContext(traceparent, tracestate);

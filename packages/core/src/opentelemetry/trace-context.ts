@@ -10,7 +10,7 @@ export function readTraceContext(
   traceparent: string | undefined,
   tracestate: string | undefined,
 ): SpanContext | undefined {
-  const parsed = parseTraceparent(traceparent);
+  const parsed = parseTraceparent(traceparent?.trim());
   if (parsed === undefined) return undefined;
   const spanContext: SpanContext = {
     traceId: parsed.traceId,
