@@ -1,13 +1,8 @@
 import { waitFor } from '@edakit/core/testing';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inMemoryTracing } from '../../../../test-support/tracing';
 import { seedCatalog } from '../support/broker-shop';
 import { dropNamespace } from '../support/cleanup';
 import { startShop, type TestShop } from '../support/shop';
@@ -17,14 +12,10 @@ import { startShop, type TestShop } from '../support/shop';
  * Redis, every service in this process: what the process's OpenTelemetry SDK
  * (here an in-memory exporter) records of one order.
  */
-const exporter = new InMemorySpanExporter();
+const { exporter } = inMemoryTracing({ global: true });
 let shop: TestShop;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
   shop = await startShop({ TRANSPORT: 'kafka', SHOP_TRACING: '1' });
   await seedCatalog(shop.shop, shop.shop);
 });
@@ -34,8 +25,6 @@ afterAll(async () => {
     await shop.stop();
     await dropNamespace(shop.config);
   }
-  trace.disable();
-  context.disable();
 });
 
 const type = (span: ReadableSpan) => span.attributes['cloudevents.event_type'];

@@ -1,28 +1,12 @@
 import { openTelemetry } from '@edakit/core/opentelemetry';
 import { waitFor } from '@edakit/core/testing';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { inMemoryTracing } from '../../../../test-support/tracing';
 import { startMemoryOrderShop } from '../support/memory-order-shop';
 import { OrderCreated, ShipmentCreated } from '../support/order-saga';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
-
-beforeAll(() => {
-  context.setGlobalContextManager(contextManager.enable());
-});
-afterAll(() => {
-  context.disable();
-  trace.disable();
-});
+const { exporter, provider } = inMemoryTracing();
 
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,31 +1,17 @@
 import { type Bus, createBus, on } from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
 import { conformanceContract, waitFor } from '@edakit/core/testing';
-import { context, SpanKind } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, expect, it } from 'vitest';
+import { inMemoryTracing } from '../../../../test-support/tracing';
 import { namespace, rawKafka, readTopic, startHealthy, stopAll } from '../support/integration';
 import { testTransport } from '../support/kafka-factory';
 
-const exporter = new InMemorySpanExporter();
-const tracerProvider = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
+const { exporter, provider: tracerProvider } = inMemoryTracing();
 const buses: Bus[] = [];
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(async () => {
-  await stopAll(buses);
-  context.disable();
-});
+afterAll(() => stopAll(buses));
 
 const spansNamed = (name: string): ReadableSpan[] =>
   exporter.getFinishedSpans().filter((span) => span.name === name);

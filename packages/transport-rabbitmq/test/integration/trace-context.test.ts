@@ -1,32 +1,20 @@
 import { type Bus, createBus, on } from '@edakit/core';
 import { openTelemetry } from '@edakit/core/opentelemetry';
 import { conformanceContract, waitFor } from '@edakit/core/testing';
-import { context, SpanKind } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { inMemoryTracing } from '../../../../test-support/tracing';
 import { namespace, rawConnection, testTransport } from '../support/integration';
 
-const exporter = new InMemorySpanExporter();
-const tracerProvider = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
+const { exporter, provider: tracerProvider } = inMemoryTracing();
 const buses: Bus[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
 afterAll(async () => {
   await Promise.all(buses.splice(0).map((bus) => bus.stop({ deadlineMs: 1_000 }).catch(() => {})));
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  context.disable();
 });
 
 const spansNamed = (name: string): ReadableSpan[] =>
