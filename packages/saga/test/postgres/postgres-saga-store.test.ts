@@ -1,35 +1,17 @@
 import { ErrorCodes, InvalidOptionsError } from '@edakit/core';
 import { createPostgresOutbox, type PostgresOutbox } from '@edakit/outbox';
 import { describe, expect, it } from 'vitest';
-import type { SagaInstance } from '../../src';
 import { PostgresSagaStore } from '../../src/postgres/postgres-saga-store';
 import { sagaMigrationSql } from '../../src/postgres/saga-table';
 import { durableStoreCases } from '../support/durable-store-cases';
 import { preparer, usePostgresSagaStores } from '../support/postgres';
-import { Ping } from '../support/tick-saga';
+import { Ping, T0, tickInstance } from '../support/tick-saga';
 
 const postgres = usePostgresSagaStores();
 
 durableStoreCases(postgres);
 
-const T0 = Date.UTC(2026, 0, 1);
-
-const instance = (id: string, patch: Partial<SagaInstance> = {}): SagaInstance => ({
-  saga: 'tick',
-  id,
-  definitionVersion: 1,
-  version: 1,
-  status: 'running',
-  step: 0,
-  attempt: 1,
-  data: { labels: [] },
-  completedSteps: [],
-  timeout: undefined,
-  processed: [],
-  createdAt: T0,
-  updatedAt: T0,
-  ...patch,
-});
+const instance = tickInstance;
 
 const ping = (counter: string, step: number) => preparer.prepare(Ping, { counter, step });
 

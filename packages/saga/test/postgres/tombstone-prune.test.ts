@@ -6,34 +6,17 @@ import {
   MemorySagaStore,
   prunesTombstones,
   type SagaDefinition,
-  type SagaInstance,
   VirtualClock,
 } from '../../src';
 import type { PostgresSagaStore } from '../../src/postgres/postgres-saga-store';
 import { usePostgresSagaStores } from '../support/postgres';
-import { tickSaga } from '../support/tick-saga';
+import { T0, tickInstance, tickSaga } from '../support/tick-saga';
 
 const postgres = usePostgresSagaStores();
 
-const T0 = Date.UTC(2026, 0, 1);
 const TTL = 60_000;
 
-const instance = (id: string, patch: Partial<SagaInstance> = {}): SagaInstance => ({
-  saga: 'tick',
-  id,
-  definitionVersion: 1,
-  version: 1,
-  status: 'running',
-  step: 0,
-  attempt: 1,
-  data: { labels: [] },
-  completedSteps: [],
-  timeout: undefined,
-  processed: [],
-  createdAt: T0,
-  updatedAt: T0,
-  ...patch,
-});
+const instance = tickInstance;
 
 /** A running instance, and two tombstones: one finished at T0, one at T0 + 50 s. */
 async function storeWithTombstones(): Promise<PostgresSagaStore> {

@@ -9,31 +9,20 @@ import { describe, expect, it } from 'vitest';
 import type { DispatchedWrite, SagaInstance, SendLease } from '../../src';
 import type { RedisSagaStore } from '../../src/redis/redis-saga-store';
 import { keysUnder, useRedisSagaStores } from '../support/redis';
-import { Ping } from '../support/tick-saga';
+import { Ping, T0, tickInstance } from '../support/tick-saga';
 
 const redis = useRedisSagaStores();
 
-const T0 = Date.UTC(2026, 0, 1);
 const producer = createBus({ transport: new InMemoryTransport(), source: '/leased-commands-test' });
 const ping = (counter: string, step: number): PreparedEvent =>
   producer.prepare(Ping, { counter, step });
 
-const instance = (id: string, patch: Partial<SagaInstance> = {}): SagaInstance => ({
-  saga: 'tick',
-  id,
-  definitionVersion: 1,
-  version: 1,
-  status: 'running',
-  step: 0,
-  attempt: 1,
-  data: { labels: [] },
-  completedSteps: [],
-  timeout: { token: `t-${patch.version ?? 1}`, dueAt: T0 + 60_000, kind: 'reply' },
-  processed: [],
-  createdAt: T0,
-  updatedAt: T0,
-  ...patch,
-});
+/** A tick instance with a reply timer (a token per version), as the runtime writes them. */
+const instance = (id: string, patch: Partial<SagaInstance> = {}): SagaInstance =>
+  tickInstance(id, {
+    timeout: { token: `t-${patch.version ?? 1}`, dueAt: T0 + 60_000, kind: 'reply' },
+    ...patch,
+  });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

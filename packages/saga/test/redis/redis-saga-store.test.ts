@@ -7,37 +7,20 @@ import {
 } from '@edakit/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { SagaInstance } from '../../src';
 import { failFastRedisOptions } from '../../src/redis/redis-outbox-link';
 import { hashTagOf } from '../../src/redis/redis-saga-keys';
 import { DEFAULT_TOMBSTONE_TTL_MS, RedisSagaStore } from '../../src/redis/redis-saga-store';
 import { durableStoreCases } from '../support/durable-store-cases';
 import { keysUnder, REDIS_HOST, REDIS_PORT, useRedisSagaStores } from '../support/redis';
-import { Ping } from '../support/tick-saga';
+import { Ping, T0, tickInstance } from '../support/tick-saga';
 
 const redis = useRedisSagaStores();
 
 durableStoreCases(redis);
 
-const T0 = Date.UTC(2026, 0, 1);
 const producer = createBus({ transport: new InMemoryTransport(), source: '/redis-saga-test' });
 
-const instance = (id: string, patch: Partial<SagaInstance> = {}): SagaInstance => ({
-  saga: 'tick',
-  id,
-  definitionVersion: 1,
-  version: 1,
-  status: 'running',
-  step: 0,
-  attempt: 1,
-  data: { labels: [] },
-  completedSteps: [],
-  timeout: undefined,
-  processed: [],
-  createdAt: T0,
-  updatedAt: T0,
-  ...patch,
-});
+const instance = tickInstance;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -24,7 +24,7 @@ import {
   VirtualClock,
 } from '../../src';
 import { OrderCreated, OrderSaga, subscribeParticipants } from './order-saga';
-import { Ping, Pong, TickStarted, tickSaga } from './tick-saga';
+import { Ping, Pong, T0, TickStarted, tickInstance, tickSaga } from './tick-saga';
 
 export interface StoreFactory<S extends SagaStore = SagaStore> {
   /**
@@ -43,30 +43,9 @@ export interface StoreBackend<S extends SagaStore = SagaStore> {
   release(): Promise<void>;
 }
 
-/** VirtualClock's default start. */
-const T0 = Date.UTC(2026, 0, 1);
 const producer = createBus({ transport: new InMemoryTransport(), source: '/saga-store-cases' });
 const ping = (counter: string, step: number): PreparedEvent =>
   producer.prepare(Ping, { counter, step });
-
-function tickInstance(id: string, patch: Partial<SagaInstance> = {}): SagaInstance {
-  return {
-    saga: 'tick',
-    id,
-    definitionVersion: 1,
-    version: 1,
-    status: 'running',
-    step: 0,
-    attempt: 1,
-    data: { labels: [] },
-    completedSteps: [],
-    timeout: undefined,
-    processed: [],
-    createdAt: T0,
-    updatedAt: T0,
-    ...patch,
-  };
-}
 
 /** Claims and settles everything in the store's outbox; the envelope ids in claim order. */
 async function drain(store: SagaStore): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { defineEvent } from '@edakit/core';
 import { z } from 'zod';
-import { defineSaga, reply, send, type UnexpectedEventPolicy } from '../../src';
+import { defineSaga, reply, type SagaInstance, send, type UnexpectedEventPolicy } from '../../src';
 
 const counter = z.string().min(1);
 export const TickStarted = defineEvent({
@@ -66,4 +66,27 @@ export function tickSaga(
     });
   }
   return saga;
+}
+
+/** The store tests' clock start (VirtualClock's default start). */
+export const T0 = Date.UTC(2026, 0, 1);
+
+/** A stored tick instance as a store test writes it: running at step 0, version 1, no timer. */
+export function tickInstance(id: string, patch: Partial<SagaInstance> = {}): SagaInstance {
+  return {
+    saga: 'tick',
+    id,
+    definitionVersion: 1,
+    version: 1,
+    status: 'running',
+    step: 0,
+    attempt: 1,
+    data: { labels: [] },
+    completedSteps: [],
+    timeout: undefined,
+    processed: [],
+    createdAt: T0,
+    updatedAt: T0,
+    ...patch,
+  };
 }
