@@ -5,6 +5,7 @@
  */
 export {
   APPEND_LUA,
+  appendArguments,
   assertFailFastClient,
   assertNoEviction,
   type EvictionPolicyReader,
