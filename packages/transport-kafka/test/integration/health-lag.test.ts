@@ -3,9 +3,9 @@ import { conformanceContract, waitFor } from '@edakit/core/testing';
 import { afterEach, expect, it } from 'vitest';
 import type { GroupConsumerState, KafkaTransport, PartitionLag } from '../../src/index';
 import {
+  createTopicWithFullDlq,
   namespace,
   partitionOf,
-  rawAdmin,
   rawKafka,
   sendOversizedEvent,
   startHealthy,
@@ -123,24 +123,8 @@ it('reports a crashed consumer as degraded, with its error', async () => {
   const contract = conformanceContract(ns);
   const group = `${ns}-g`;
   const topic = contract.channel;
-  // A dead-letter topic that refuses the dead letter (max.message.bytes 1 KiB):
-  // settling the poison below fails, so the consumer crashes.
-  const admin = await rawAdmin(kafka);
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic, numPartitions: 1 },
-        {
-          topic: `${topic}.dlq`,
-          numPartitions: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '1024' }],
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  // Settling the poison below fails, so the consumer crashes.
+  await createTopicWithFullDlq(kafka, topic);
   const transport = testTransport({
     client: {
       clientId: `edakit-crash-${ns}`,

@@ -3,8 +3,8 @@ import { type PrometheusMetrics, prometheusMetrics } from '@edakit/core/promethe
 import { conformanceContract, waitFor } from '@edakit/core/testing';
 import { afterEach, expect, it } from 'vitest';
 import {
+  createTopicWithFullDlq,
   namespace,
-  rawAdmin,
   rawKafka,
   sendOversizedEvent,
   startHealthy,
@@ -124,22 +124,7 @@ it('reports a crashed consumer as down and not live, with consumer_up 0 and its 
   const group = `${ns}-g`;
   const topic = contract.channel;
   const kafka = rawKafka();
-  const admin = await rawAdmin(kafka);
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic, numPartitions: 1 },
-        {
-          topic: `${topic}.dlq`,
-          numPartitions: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '1024' }],
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicWithFullDlq(kafka, topic);
   const bus = createBus({
     transport: testTransport({
       client: {

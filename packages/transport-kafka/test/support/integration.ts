@@ -53,6 +53,29 @@ export async function rawAdmin(kafka: Kafka): Promise<Admin> {
   return admin;
 }
 
+/**
+ * A topic whose dead-letter topic refuses dead letters (max.message.bytes
+ * 1 KiB): settling a poison message there fails, so its consumer crashes.
+ */
+export async function createTopicWithFullDlq(kafka: Kafka, topic: string): Promise<void> {
+  const admin = await rawAdmin(kafka);
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: 1 },
+        {
+          topic: `${topic}.dlq`,
+          numPartitions: 1,
+          configEntries: [{ name: 'max.message.bytes', value: '1024' }],
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface ReadRecord {
   readonly topic: string;
   readonly partition: number;
