@@ -26,6 +26,24 @@ describe('uuidv7', () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
+  it('counts ids of one millisecond in the 12-bit field, then carries into the time', () => {
+    // Far ahead of the clock so this millisecond starts a fresh counter.
+    const ms = Date.now() + 3_600_000;
+    const ids = Array.from({ length: 5_000 }, () => uuidv7(ms));
+    const timeOf = (id: string) => Number.parseInt(id.replace('-', '').slice(0, 12), 16);
+    const counterOf = (id: string) => Number.parseInt(id.slice(15, 18), 16);
+    expect(ids.every(isUuidV7)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    // The counter starts below 2048, so 5,000 ids overflow 4,095 once.
+    expect(timeOf(ids[0] as string)).toBe(ms);
+    expect(timeOf(ids.at(-1) as string)).toBe(ms + 1);
+    const carried = ids.findIndex((id) => timeOf(id) === ms + 1);
+    expect(counterOf(ids[carried - 1] as string)).toBe(0xfff);
+    expect(counterOf(ids[carried] as string)).toBe(0);
+    expect(counterOf(ids[1] as string)).toBe(counterOf(ids[0] as string) + 1);
+  });
+
   it('stays ordered when the clock steps back', () => {
     const first = uuidv7(Date.now() + 60_000);
     const second = uuidv7(Date.now());
