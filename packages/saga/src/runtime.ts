@@ -23,7 +23,7 @@ import { type Clock, systemClock } from './clock';
 import type { SagaDefinition } from './definition/define-saga';
 import { sagaIdOf } from './engine/correlate';
 import { KeyedLock } from './engine/keyed-lock';
-import { type SagaInstance, traceOf } from './engine/saga-instance';
+import { SAGA_STATUSES, type SagaInstance, traceOf } from './engine/saga-instance';
 import { observeStep, stepOutcome, type TakenStep } from './engine/step-report';
 import {
   applyReply,
@@ -365,10 +365,10 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   };
 
   const fireOne = async (saga: string, id: string, token: string): Promise<void> => {
-    await lock.run(`${saga}\u0000${id}`, async () => {
+    const key = `${saga}\u0000${id}`;
+    await lock.run(key, async () => {
       // The trace a timer continues is the one of the step that set it: the
       // instance keeps it, so a traced runtime reads the instance first.
-      const key = `${saga}\u0000${id}`;
       const known = tracing === undefined ? undefined : writer.known(key);
       const loaded =
         tracing === undefined || known !== undefined ? undefined : await store.load(saga, id);
@@ -556,7 +556,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       const counts = await Promise.all(names.map((name) => store.countInstances(name)));
       return names.flatMap((saga, index) => {
         const byStatus = counts[index] as InstanceCounts;
-        return (['running', 'completed', 'compensated'] as const).map((status) => ({
+        return SAGA_STATUSES.map((status) => ({
           saga,
           status,
           count: byStatus[status],

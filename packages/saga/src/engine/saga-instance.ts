@@ -1,4 +1,11 @@
-export type SagaStatus = 'running' | 'completed' | 'compensated';
+/** Every status an instance can have, in its life's order. */
+export const SAGA_STATUSES = ['running', 'completed', 'compensated'] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+
+/** Narrows a status read from a store (JSON, a row) to a known one. */
+export function isSagaStatus(value: unknown): value is SagaStatus {
+  return (SAGA_STATUSES as readonly unknown[]).includes(value);
+}
 
 /** A pending timer of an instance: the reply deadline of a step, or the delay before re-sending it. */
 export interface SagaTimeout {

@@ -17,8 +17,8 @@ import {
   preparedInsertSql,
 } from '@edakit/outbox';
 import {
+  isSagaStatus,
   type SagaInstance,
-  type SagaStatus,
   type SagaTimeout,
   traceOf,
 } from '../engine/saga-instance';
@@ -383,7 +383,7 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
   async countInstances(saga: string): Promise<InstanceCounts> {
     const result = await this.pool.query<{ status: string; count: number }>(this.sql.count, [saga]);
     const counts = { running: 0, completed: 0, compensated: 0 };
-    for (const row of result.rows) if (isStatus(row.status)) counts[row.status] = row.count;
+    for (const row of result.rows) if (isSagaStatus(row.status)) counts[row.status] = row.count;
     return counts;
   }
 
@@ -541,7 +541,7 @@ export class PostgresSagaStore implements SagaStore, TombstonePruning {
 
   private toInstance(row: InstanceRow): SagaInstance {
     const where = `${this.table} (${row.saga}, ${row.id})`;
-    if (!isStatus(row.status)) {
+    if (!isSagaStatus(row.status)) {
       throw new InvalidStateError(`Stored saga instance ${where} has an unknown status`, {
         saga: row.saga,
         sagaId: row.id,
@@ -689,9 +689,6 @@ function rowValues(instance: SagaInstance): unknown[] {
     instance.tracestate ?? null,
   ];
 }
-
-const STATUSES: readonly string[] = ['running', 'completed', 'compensated'] satisfies SagaStatus[];
-const isStatus = (value: string): value is SagaStatus => STATUSES.includes(value);
 
 function positiveInteger(name: string, value: number): void {
   if (!(Number.isInteger(value) && value > 0)) {

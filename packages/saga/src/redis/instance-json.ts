@@ -1,12 +1,10 @@
 import { InvalidOptionsError, InvalidStateError, messageOf } from '@edakit/core';
 import {
+  isSagaStatus,
   type SagaInstance,
-  type SagaStatus,
   type SagaTimeout,
   traceOf,
 } from '../engine/saga-instance';
-
-const STATUSES: readonly string[] = ['running', 'completed', 'compensated'] satisfies SagaStatus[];
 
 /**
  * The instance as one JSON document, fields in a fixed order, and the
@@ -106,13 +104,13 @@ export function instanceFromJson(json: string, where: string): SagaInstance {
     return value as string[];
   };
   const status = text('status');
-  if (!STATUSES.includes(status)) throw malformed(`unknown status "${status}"`);
+  if (!isSagaStatus(status)) throw malformed(`unknown status "${status}"`);
   const instance: SagaInstance = {
     saga: text('saga'),
     id: text('id'),
     definitionVersion: number('definitionVersion'),
     version: number('version'),
-    status: status as SagaStatus,
+    status,
     step: number('step'),
     attempt: number('attempt'),
     data: parsed.data,

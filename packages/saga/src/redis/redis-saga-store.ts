@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers';
 import { InvalidOptionsError, InvalidStateError, type PreparedEvent } from '@edakit/core';
 import { CommitSignal } from '@edakit/outbox';
 import type { Redis } from 'ioredis';
-import type { SagaInstance, SagaStatus } from '../engine/saga-instance';
+import { SAGA_STATUSES, type SagaInstance } from '../engine/saga-instance';
 import type {
   DispatchedWrite,
   DispatchingSagaStore,
@@ -70,7 +70,6 @@ export interface RedisSagaStoreOptions {
 export const DEFAULT_TOMBSTONE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_SEND_LEASE_MS = 30_000;
 
-const STATUSES: readonly SagaStatus[] = ['running', 'completed', 'compensated'];
 /** Operations that go out at once, without waiting for the end of the turn. */
 const FLUSH_AT = 16;
 /** Instances whose last leased write this store remembers as published. */
@@ -244,7 +243,7 @@ export class RedisSagaStore implements DispatchingSagaStore {
 
   async find({ saga, status, limit = 100 }: SagaQuery): Promise<SagaInstance[]> {
     positiveInteger('limit', limit);
-    const statuses = status === undefined ? STATUSES : [status];
+    const statuses = status === undefined ? SAGA_STATUSES : [status];
     const reply = await findScript.run(
       this.client,
       statuses.map((s) => this.keys.status(saga, s)),
@@ -257,7 +256,7 @@ export class RedisSagaStore implements DispatchingSagaStore {
   async countInstances(saga: string): Promise<InstanceCounts> {
     const reply = await countScript.run(
       this.client,
-      STATUSES.map((s) => this.keys.status(saga, s)),
+      SAGA_STATUSES.map((s) => this.keys.status(saga, s)),
       [],
     );
     const [running, completed, compensated] = (reply as unknown[]).map(Number);
