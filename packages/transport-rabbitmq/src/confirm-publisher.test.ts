@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ConfirmPublisher } from './confirm-publisher';
+import { ConfirmPublisher, type ConfirmPublisherOptions } from './confirm-publisher';
 import type { ManagedConnection } from './managed-connection';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -32,7 +32,11 @@ function fakeChannel() {
   return channel;
 }
 
-function publisherOn(channel: ReturnType<typeof fakeChannel>): ConfirmPublisher {
+/** A publisher over `channel` on a connected, unblocked connection; `options` override the defaults. */
+function publisherOn(
+  channel: ReturnType<typeof fakeChannel>,
+  options: Partial<ConfirmPublisherOptions> = {},
+): ConfirmPublisher {
   const model = { createConfirmChannel: async () => channel };
   const connection = {
     get: async () => model,
@@ -45,6 +49,7 @@ function publisherOn(channel: ReturnType<typeof fakeChannel>): ConfirmPublisher 
     failFastWhenBlocked: false,
     redact: (text) => text,
     logger: silent,
+    ...options,
   });
 }
 
@@ -199,19 +204,7 @@ describe('ConfirmPublisher.publishAll', () => {
 
   it('sends more than one write slice without waiting for confirms', async () => {
     const channel = fakeChannel();
-    const model = { createConfirmChannel: async () => channel };
-    const connection = {
-      get: async () => model,
-      isBlocked: false,
-      isConnected: true,
-    } as unknown as ManagedConnection;
-    const publisher = new ConfirmPublisher(connection, {
-      timeoutMs: 5_000,
-      maxInFlight: 1_000,
-      failFastWhenBlocked: false,
-      redact: (text) => text,
-      logger: silent,
-    });
+    const publisher = publisherOn(channel, { maxInFlight: 1_000 });
     const done = publisher.publishAll(items(450));
     await until(() => channel.written.length === 450);
     expect(channel.written.map((write) => write.properties.messageId)).toEqual(
@@ -243,20 +236,7 @@ describe('ConfirmPublisher.publishAll', () => {
 
   it('takes a batch whole or not at all', async () => {
     const channel = fakeChannel();
-    const model = { createConfirmChannel: async () => channel };
-    const connection = {
-      get: async () => model,
-      isBlocked: false,
-      isConnected: true,
-    } as unknown as ManagedConnection;
-    const publisher = new ConfirmPublisher(connection, {
-      timeoutMs: 5_000,
-      maxInFlight: 10,
-      maxQueued: 5,
-      failFastWhenBlocked: false,
-      redact: (text) => text,
-      logger: silent,
-    });
+    const publisher = publisherOn(channel, { maxInFlight: 10, maxQueued: 5 });
     await expect(publisher.publishAll(items(6))).rejects.toMatchObject({
       name: 'PublishQueueFullError',
     });

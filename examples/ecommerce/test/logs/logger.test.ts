@@ -33,18 +33,22 @@ function lines(): { stream: Writable; read(): Record<string, unknown>[] } {
   };
 }
 
+/** The customers service's bus over memory, logging JSON lines through pino into `out`. */
+function customersBus(tracing?: ReturnType<typeof openTelemetry>) {
+  const out = lines();
+  const root = createLogger(readConfig({ LOG_LEVEL: 'info', SHOP_NAMESPACE: 'logs' }), out.stream);
+  const bus = createBus({
+    transport: new InMemoryTransport(),
+    source: '/services/customers',
+    logger: asEdakitLogger(root.child({ service: 'customers' })),
+    tracing,
+  });
+  return { out, root, bus };
+}
+
 describe('logs: pino as the buses logger', () => {
   it("a handler's ctx.logger writes one JSON line with the event's id, type, correlation id, group, handler and attempt; emails are redacted", async () => {
-    const out = lines();
-    const root = createLogger(
-      readConfig({ LOG_LEVEL: 'info', SHOP_NAMESPACE: 'logs' }),
-      out.stream,
-    );
-    const bus = createBus({
-      transport: new InMemoryTransport(),
-      source: '/services/customers',
-      logger: asEdakitLogger(root.child({ service: 'customers' })),
-    });
+    const { out, bus } = customersBus();
     const handled = new Promise<void>((resolve) => {
       bus.subscribe({
         group: 'welcome',
@@ -91,17 +95,7 @@ describe('logs: pino as the buses logger', () => {
     });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     try {
-      const out = lines();
-      const root = createLogger(
-        readConfig({ LOG_LEVEL: 'info', SHOP_NAMESPACE: 'logs' }),
-        out.stream,
-      );
-      const bus = createBus({
-        transport: new InMemoryTransport(),
-        source: '/services/customers',
-        logger: asEdakitLogger(root.child({ service: 'customers' })),
-        tracing: openTelemetry({ tracerProvider: provider }),
-      });
+      const { out, root, bus } = customersBus(openTelemetry({ tracerProvider: provider }));
       const handled = new Promise<void>((resolve) => {
         bus.subscribe({
           group: 'welcome',

@@ -8,7 +8,7 @@ import {
 import { CapturingTransport, waitFor } from '@edakit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSagaRuntime, MemorySagaStore, type SagaDefinition, VirtualClock } from '../../src';
-import { Pong, PongFailed, TickStarted, tickSaga } from '../support/tick-saga';
+import { Pong, PongFailed, TickStarted, tickInstance, tickSaga } from '../support/tick-saga';
 
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -162,24 +162,7 @@ describe('saga guarantees (memory store)', () => {
 
   it('refuses an instance of an unregistered definition version', async () => {
     const { bus, store, admin } = await setup([tickSaga(1, { version: 2 })]);
-    await store.create(
-      {
-        saga: 'tick',
-        id: 'old',
-        definitionVersion: 1,
-        version: 1,
-        status: 'running',
-        step: 0,
-        attempt: 1,
-        data: { labels: [] },
-        completedSteps: [],
-        timeout: undefined,
-        processed: [],
-        createdAt: 0,
-        updatedAt: 0,
-      },
-      [],
-    );
+    await store.create(tickInstance('old', { createdAt: 0, updatedAt: 0 }), []);
     await bus.publish(Pong, { counter: 'old', label: 'x' }, { correlationId: 'old' });
     const letters = await waitFor(
       async () => {
