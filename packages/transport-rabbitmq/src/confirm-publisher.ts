@@ -152,20 +152,7 @@ export class ConfirmPublisher {
     /** When it must be settled (epoch ms); default `timeoutMs` from now. */
     deadline?: number,
   ): Promise<void> {
-    const refused = this.refuse(1, target, properties);
-    if (refused) return Promise.reject(refused);
-    return new Promise<void>((resolve, reject) => {
-      this.enqueue(
-        target,
-        content,
-        properties,
-        deadline ?? Date.now() + this.options.timeoutMs,
-        resolve,
-        reject,
-      );
-      this.startSweeper();
-      this.pump();
-    });
+    return this.publishAll([{ target, content, properties }], deadline);
   }
 
   /**
