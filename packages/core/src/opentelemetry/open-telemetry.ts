@@ -251,7 +251,6 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
   };
 }
 
-/** The active span, else the trace context the caller passed, else a new trace. */
 /**
  * What an event or a saga step carries on: the span's own context, or, when
  * no SDK records spans (a non-recording span), the context it was given.
@@ -273,6 +272,7 @@ function givenOrRoot(traceparent: string | undefined, tracestate: string | undef
   return given === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, given);
 }
 
+/** The active span, else the trace context the caller passed, else a new trace. */
 function activeOrGiven(traceparent: string | undefined, tracestate: string | undefined): Context {
   const active = context.active();
   const current = trace.getSpan(active)?.spanContext();
