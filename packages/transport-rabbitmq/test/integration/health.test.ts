@@ -37,9 +37,12 @@ it('reports connections, consumers and queue depths, and never the password', as
     async () => {
       const current = await transport.health();
       const queues = current.details.queues as Record<string, { messages: number }>;
-      return (queues[group]?.messages ?? 0) >= 4 ? current : undefined;
+      const consumers = current.details.consumers as Array<{ inFlight: number }>;
+      // The broker counts the first event as delivered before the handler has it in hand.
+      const holding = consumers[0]?.inFlight === 1;
+      return holding && (queues[group]?.messages ?? 0) >= 4 ? current : undefined;
     },
-    { description: 'four events waiting in the queue' },
+    { description: 'four events waiting in the queue and the handler holding the first' },
   );
   release();
   expect(health.status).toBe('up');
