@@ -44,8 +44,11 @@ export {
 } from './codec/decode';
 export { type EncodeOptions, encodeEnvelope } from './codec/encode';
 export {
+  type ContentMode,
   defaultHeaderNaming,
   type HeaderNaming,
+  resolveContentMode,
+  STRUCTURED_CONTENT_TYPE,
   type WireMessage,
   wireSize,
 } from './codec/wire-message';

@@ -125,6 +125,7 @@ export function createBus(options: BusOptions): Bus {
     const message = encodeEnvelope(envelope, {
       naming: transport.headerNaming,
       maxBytes: options.maxMessageBytes,
+      mode: transport.contentMode,
     });
     return { envelope, outgoing: { channel: contract.channel, type: contract.type, message } };
   };

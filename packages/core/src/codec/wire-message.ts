@@ -1,3 +1,5 @@
+import { InvalidOptionsError } from '../errors/usage-errors';
+
 /** What a transport moves: bytes plus string headers. Transports never look inside. */
 export interface WireMessage {
   /** Partition/routing key: the envelope's `partitionkey`. */
@@ -16,6 +18,27 @@ export interface HeaderNaming {
   /** Header that carries `datacontenttype`. */
   readonly contentType: string;
 }
+
+/**
+ * How a transport lays events out (the CloudEvents content modes). `binary`:
+ * one header per attribute, `data` as the body. `structured`: the whole event
+ * as one JSON document (`application/cloudevents+json`), one header in all:
+ * cheaper for clients that pay per header (kafkajs), opaque to header-based
+ * routing and filters.
+ */
+export type ContentMode = 'binary' | 'structured';
+
+/** A `contentMode` option, checked: `binary` when absent, InvalidOptionsError when unknown. */
+export function resolveContentMode(value: unknown, where: string): ContentMode {
+  if (value === undefined || value === 'binary') return 'binary';
+  if (value === 'structured') return value;
+  throw new InvalidOptionsError(
+    `${where}: contentMode must be "binary" or "structured", got ${JSON.stringify(value)}`,
+  );
+}
+
+/** The content type of a structured-mode message (what the CloudEvents SDKs write). */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 
 /** The CloudEvents Kafka binding's naming; also the memory transport's. */
 export const defaultHeaderNaming: HeaderNaming = Object.freeze({

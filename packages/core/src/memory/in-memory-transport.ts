@@ -1,3 +1,4 @@
+import { type ContentMode, resolveContentMode } from '../codec/wire-message';
 import { TransportClosedError } from '../errors/handling-errors';
 import { InvalidOptionsError } from '../errors/usage-errors';
 import type {
@@ -20,6 +21,8 @@ import { type MemberConsumer, MemoryBroker } from './memory-broker';
 export interface InMemoryTransportOptions {
   /** Share one broker between transports to model several services or processes. */
   readonly broker?: MemoryBroker;
+  /** CloudEvents content mode of what the bus publishes here; default `binary`. */
+  readonly contentMode?: ContentMode;
 }
 
 /**
@@ -29,6 +32,7 @@ export interface InMemoryTransportOptions {
 export class InMemoryTransport implements Transport, DeadLetterAdmin {
   readonly name = 'memory';
   readonly broker: MemoryBroker;
+  readonly contentMode: ContentMode;
   private readonly members = new Set<{
     group: string;
     member: MemberConsumer;
@@ -40,6 +44,7 @@ export class InMemoryTransport implements Transport, DeadLetterAdmin {
 
   constructor(options: InMemoryTransportOptions = {}) {
     this.broker = options.broker ?? new MemoryBroker();
+    this.contentMode = resolveContentMode(options.contentMode, 'InMemoryTransport');
   }
 
   async connect(): Promise<void> {

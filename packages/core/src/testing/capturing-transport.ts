@@ -23,6 +23,10 @@ export class CapturingTransport implements Transport {
     return this.inner.headerNaming;
   }
 
+  get contentMode() {
+    return this.inner.contentMode;
+  }
+
   connect(): Promise<void> {
     return this.inner.connect();
   }

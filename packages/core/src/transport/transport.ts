@@ -1,4 +1,4 @@
-import type { HeaderNaming, WireMessage } from '../codec/wire-message';
+import type { ContentMode, HeaderNaming, WireMessage } from '../codec/wire-message';
 import type { SettleOutcome } from './settle-outcome';
 
 /** One message to publish, with where it goes. */
@@ -99,6 +99,8 @@ export interface Transport {
   readonly name: string;
   /** Header naming for CloudEvents attributes; `ce_` + `content-type` when absent. */
   readonly headerNaming?: HeaderNaming;
+  /** How the bus encodes events for this transport; `binary` when absent. Decoding reads both. */
+  readonly contentMode?: ContentMode;
   connect(): Promise<void>;
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(subscription: TransportSubscription): Promise<TransportConsumer>;
