@@ -1,5 +1,6 @@
 import {
   type BacklogFigure,
+  type ContentMode,
   type DeadLetter,
   type DeadLetterAdmin,
   type DeadLetterQuery,
@@ -9,6 +10,7 @@ import {
   type Logger,
   type OutgoingMessage,
   type RedriveRequest,
+  resolveContentMode,
   silentLogger,
   type Transport,
   TransportClosedError,
@@ -32,7 +34,8 @@ import { TopicProvisioner } from './topic-provisioner';
 /**
  * edakit's Apache Kafka transport (kafkajs). The topic is the channel; the
  * record key is the partition key; CloudEvents attributes travel as `ce_*`
- * headers (the CloudEvents Kafka binding, binary mode).
+ * headers (the CloudEvents Kafka binding, binary mode), or with the data in
+ * one JSON document (`contentMode: 'structured'`).
  *
  * @example
  * const transport = new KafkaTransport({ client: { clientId: 'orders', brokers: ['127.0.0.1:9092'] } });
@@ -41,6 +44,7 @@ import { TopicProvisioner } from './topic-provisioner';
 export class KafkaTransport implements Transport, DeadLetterAdmin {
   readonly name = 'kafka';
   readonly headerNaming: HeaderNaming = defaultHeaderNaming;
+  readonly contentMode: ContentMode;
   readonly names: TopicNames;
   private readonly kafka: Kafka;
   private readonly publisher: KafkaPublisher;
@@ -67,6 +71,7 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
       );
     }
     this.retryMode = options.retryMode ?? 'non-blocking';
+    this.contentMode = resolveContentMode(options.contentMode, 'KafkaTransport');
     this.logger = options.logger ?? silentLogger;
     this.names = new TopicNames(options.topicPrefix ?? '');
     this.kafka = new Kafka({
