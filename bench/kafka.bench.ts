@@ -13,6 +13,13 @@
  * - consume raw + CE + zod: the same plus the required CloudEvents attributes
  *   checked and an event object handed to a handler (what edakit does per event).
  *
+ * Then the same pair in CloudEvents structured mode (`contentMode: 'structured'`:
+ * one JSON document and one header per record): publish raw kafkajs (structured
+ * records), pre-encoded by edakit, vs publish edakit structured; consume raw
+ * kafkajs (structured) vs consume+handle edakit structured. Their records are
+ * built before those rows and dropped after, so the rows above run with the
+ * same heap as before.
+ *
  * Every row's topics are created before its clock starts (edakit's through
  * `ensureTopics`, with the group's retry topics); client connects, group joins
  * and the first metadata requests are timed for every row alike.
@@ -23,7 +30,7 @@
  * `publish edakit,consume+handle`; the topics the consume rows read are still filled).
  */
 import { randomUUID } from 'node:crypto';
-import { createBus, on } from '@edakit/core';
+import { type ContentMode, createBus, on } from '@edakit/core';
 import { KafkaTransport } from '@edakit/transport-kafka';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import {
@@ -53,6 +60,8 @@ const SOURCE = '/bench';
 
 const PUBLISH_BASELINES = ['publish raw kafkajs', 'publish raw + JSON', 'publish raw + CE + zod'];
 const CONSUME_BASELINES = ['consume raw kafkajs', 'consume raw + zod', 'consume raw + CE + zod'];
+const STRUCTURED_PUBLISH_BASELINES = ['publish raw kafkajs (structured)', 'publish raw kafkajs'];
+const STRUCTURED_CONSUME_BASELINES = ['consume raw kafkajs (structured)', 'consume raw kafkajs'];
 
 const kafka = new Kafka({ clientId: 'bench-raw', brokers: BROKERS, logLevel: logLevel.NOTHING });
 
@@ -103,16 +112,34 @@ async function rawConsume(
   await consumer.disconnect();
 }
 
-function transport(prefix: string) {
+function transport(prefix: string, contentMode: ContentMode = 'binary') {
   return new KafkaTransport({
     client: { clientId: 'bench-edakit', brokers: BROKERS },
     topicPrefix: prefix,
     topics: { partitions: PARTITIONS },
+    contentMode,
   });
 }
 
-async function edakitPublish(prefix: string, data: OrderData[]): Promise<void> {
-  const bus = createBus({ transport: transport(prefix), source: SOURCE });
+/** What the raw client sends: edakit's records, encoded before the clock starts. */
+function preEncoded(data: readonly OrderData[], contentMode: ContentMode): Message[] {
+  const encoder = createBus({ transport: transport('unused.', contentMode), source: SOURCE });
+  return data.map((item) => {
+    const { message } = encoder.prepare(Order, item).outgoing;
+    return {
+      key: message.key ?? null,
+      value: Buffer.from(message.body),
+      headers: { ...message.headers },
+    };
+  });
+}
+
+async function edakitPublish(
+  prefix: string,
+  data: OrderData[],
+  contentMode: ContentMode = 'binary',
+): Promise<void> {
+  const bus = createBus({ transport: transport(prefix, contentMode), source: SOURCE });
   for (let offset = 0; offset < data.length; offset += CHUNK) {
     await bus.publishBatch(
       data.slice(offset, offset + CHUNK).map((item) => bus.prepare(Order, item)),
@@ -153,18 +180,50 @@ async function edakitConsume(prefix: string, group: string, count: number): Prom
   await bus.stop();
 }
 
+type Timed = (scenario: string, work: () => Promise<void>, needed?: boolean) => Promise<void>;
+
+/** One round of the structured-mode rows, on their own topics and records. */
+async function structuredRows(
+  data: OrderData[],
+  timed: Timed,
+  selected: (scenario: string) => boolean,
+): Promise<void> {
+  const rawTopic = `bench-raw-structured-${randomUUID()}`;
+  const prefix = `bench-${randomUUID().slice(0, 8)}-s.`;
+  const group = `bench-edakit-structured-${randomUUID()}`;
+  const wanted = [
+    'publish raw kafkajs (structured)',
+    'publish edakit structured',
+    'consume raw kafkajs (structured)',
+    'consume+handle edakit structured',
+  ].some(selected);
+  if (!wanted) return;
+  await createTopic(rawTopic);
+  await provisionEdakit(prefix, group);
+  const records = preEncoded(data, 'structured');
+  await timed(
+    'publish raw kafkajs (structured)',
+    () => rawPublish(rawTopic, EVENTS, (offset, end) => records.slice(offset, end)),
+    selected('consume raw kafkajs (structured)'),
+  );
+  records.length = 0;
+  await timed(
+    'publish edakit structured',
+    () => edakitPublish(prefix, data, 'structured'),
+    selected('consume+handle edakit structured'),
+  );
+  await timed('consume raw kafkajs (structured)', () =>
+    rawConsume(rawTopic, EVENTS, (message) => {
+      JSON.parse(message.value?.toString() ?? 'null');
+    }),
+  );
+  await timed('consume+handle edakit structured', () => edakitConsume(prefix, group, EVENTS));
+}
+
 async function main(): Promise<void> {
   const data = Array.from({ length: EVENTS }, (_, i) => order(i));
   // Pre-encoded records: the raw client gets edakit's bytes for free.
-  const encoder = createBus({ transport: transport('unused.'), source: SOURCE });
-  const rawMessages: Message[] = data.map((item) => {
-    const { message } = encoder.prepare(Order, item).outgoing;
-    return {
-      key: message.key ?? null,
-      value: Buffer.from(message.body),
-      headers: { ...message.headers },
-    };
-  });
+  const rawMessages = preEncoded(data, 'binary');
   const ceHeaders = ceHeaderBuilder({ prefix: 'ce_', contentType: 'content-type' }, SOURCE);
   const decodeCe = ceDecoder('ce_');
   // The hand-built records must carry exactly the headers edakit writes.
@@ -183,7 +242,7 @@ async function main(): Promise<void> {
   const rounds = new BestRounds();
   const keep = (row: Row) => rounds.keep(row);
   // A row that is not selected still runs when a selected consume row reads its topic.
-  const timed = async (scenario: string, work: () => Promise<void>, needed = false) => {
+  const timed: Timed = async (scenario, work, needed = false) => {
     if (selected(scenario)) keep(await measure(scenario, EVENTS, work));
     else if (needed) await work();
   };
@@ -249,6 +308,7 @@ async function main(): Promise<void> {
       }),
     );
     await timed('consume+handle edakit', () => edakitConsume(prefix, edakitGroup, EVENTS));
+    await structuredRows(data, timed, selected);
   }
   if (handled !== undefined && handled.type !== Order.type) throw new Error('lost the handler');
   const loadAfter = loadAverage();
@@ -256,12 +316,20 @@ async function main(): Promise<void> {
   console.log(`\nload before ${formatLoad(loadBefore)}, after ${formatLoad(loadAfter)}\n`);
   const publish = rounds.ratios('publish edakit', PUBLISH_BASELINES);
   const consume = rounds.ratios('consume+handle edakit', CONSUME_BASELINES);
+  const structuredPublish = rounds.ratios(
+    'publish edakit structured',
+    STRUCTURED_PUBLISH_BASELINES,
+  );
+  const structuredConsume = rounds.ratios(
+    'consume+handle edakit structured',
+    STRUCTURED_CONSUME_BASELINES,
+  );
   writeResults('kafka', {
     events: EVENTS,
     rounds: ROUNDS,
     load: { before: loadBefore, after: loadAfter },
     rows,
-    ratios: { publish, consume },
+    ratios: { publish, consume, structuredPublish, structuredConsume },
   });
 }
 
