@@ -188,6 +188,58 @@ describe('asyncApiDocument', () => {
     await expectValid(amqp);
   });
 
+  it('describes structured mode: one content-type header, the event document as the payload', async () => {
+    const structured = asyncApiDocument(shop, { contentMode: 'structured' });
+    const message = structured.components.messages['order.placed'];
+    expect(message).toMatchObject({
+      contentType: 'application/cloudevents+json',
+      headers: {
+        properties: {
+          'content-type': { const: 'application/cloudevents+json; charset=utf-8' },
+        },
+        required: ['content-type'],
+      },
+      correlationId: { location: '$message.payload#/correlationid' },
+    });
+    const payload = message?.payload as {
+      properties: Record<string, object>;
+      required: string[];
+    };
+    expect(Object.keys(payload.properties)).toEqual([
+      'specversion',
+      'id',
+      'source',
+      'type',
+      'dataversion',
+      'correlationid',
+      'datacontenttype',
+      'time',
+      'subject',
+      'causationid',
+      'partitionkey',
+      'traceparent',
+      'tracestate',
+      'sequence',
+      'data',
+    ]);
+    expect(payload.required).toEqual([
+      'specversion',
+      'id',
+      'source',
+      'type',
+      'dataversion',
+      'correlationid',
+      'datacontenttype',
+      'data',
+    ]);
+    expect(payload.properties.data).toEqual({ $ref: '#/components/schemas/order.placed' });
+    expect(payload.properties.dataversion).toMatchObject({ enum: ['1', '2', '3'] });
+    await expectValid(structured);
+    expect(() =>
+      asyncApiDocument(shop, { contentMode: 'compact' as unknown as 'binary' }),
+    ).toThrowError(expect.objectContaining({ code: ErrorCodes.INVALID_OPTIONS }));
+  });
+
   it('keeps operation ids unique when service names differ only in punctuation', () => {
     const catalog = defineCatalog({
       title: 't',

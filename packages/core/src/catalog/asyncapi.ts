@@ -1,7 +1,13 @@
-import { defaultHeaderNaming, type HeaderNaming, headerNamesOf } from '../codec/wire-message';
+import {
+  type ContentMode,
+  defaultHeaderNaming,
+  type HeaderNaming,
+  headerNamesOf,
+  resolveContentMode,
+} from '../codec/wire-message';
 import { InvalidOptionsError } from '../errors/usage-errors';
 import { assertCatalog, type Catalog, type CatalogEntry } from './catalog';
-import { cloudEventsHeaders } from './cloudevents-headers';
+import { cloudEventsHeaders, cloudEventsStructured } from './cloudevents-headers';
 import { type JsonSchema, rebaseRefs, toJsonSchema } from './json-schema';
 
 /** A broker the document's channels live on. */
@@ -21,6 +27,12 @@ export interface AsyncApiOptions {
    * default) or the RabbitMQ transport's `AMQP_HEADER_NAMING` (`cloudEvents_`).
    */
   readonly headerNaming?: HeaderNaming;
+  /**
+   * The transport's `contentMode`: `binary` (default) documents the attribute
+   * headers and the data as the payload; `structured`, the one content-type
+   * header and the whole event document as the payload.
+   */
+  readonly contentMode?: ContentMode;
 }
 
 interface Reference {
@@ -52,7 +64,8 @@ interface Message {
   summary: string;
   contentType: string;
   headers: JsonSchema;
-  payload: Reference;
+  /** The data's schema (binary mode), or the event document around it (structured). */
+  payload: Reference | JsonSchema;
   correlationId: { description: string; location: string };
   tags: Tag[];
 }
@@ -91,6 +104,7 @@ export function asyncApiDocument(
 ): AsyncApiDocument {
   assertCatalog(catalog);
   const naming = options.headerNaming ?? defaultHeaderNaming;
+  const mode = resolveContentMode(options.contentMode, 'asyncApiDocument');
   const document: AsyncApiDocument = {
     asyncapi: '3.0.0',
     info: { title: catalog.title, version: catalog.version },
@@ -115,7 +129,7 @@ export function asyncApiDocument(
       toJsonSchema(entry.contract.schema),
       schemaPointer,
     );
-    document.components.messages[type] = message(entry, schemaPointer, naming);
+    document.components.messages[type] = message(entry, schemaPointer, naming, mode);
     const carrier = document.channels[channel] ?? {
       address: channel,
       description: '',
@@ -148,20 +162,45 @@ export function asyncApiDocument(
   return document;
 }
 
-function message(entry: CatalogEntry, schemaPointer: string, naming: HeaderNaming): Message {
-  const correlationHeader = headerNamesOf(naming).correlationid;
-  return {
+function message(
+  entry: CatalogEntry,
+  schemaPointer: string,
+  naming: HeaderNaming,
+  mode: ContentMode,
+): Message {
+  const described = {
     name: entry.contract.type,
     title: entry.contract.type,
     summary: entry.contract.description,
+  };
+  const tags = [{ name: entry.kind }];
+  const correlation = 'Shared by every event of one conversation.';
+  if (mode === 'structured') {
+    const { headers, payload } = cloudEventsStructured(
+      entry.contract,
+      { $ref: schemaPointer },
+      naming,
+    );
+    return {
+      ...described,
+      contentType: 'application/cloudevents+json',
+      headers,
+      payload,
+      correlationId: { description: correlation, location: '$message.payload#/correlationid' },
+      tags,
+    };
+  }
+  const correlationHeader = headerNamesOf(naming).correlationid;
+  return {
+    ...described,
     contentType: 'application/json',
     headers: cloudEventsHeaders(entry.contract, naming),
     payload: { $ref: schemaPointer },
     correlationId: {
-      description: 'Shared by every event of one conversation.',
+      description: correlation,
       location: `$message.header#/${pointerToken(correlationHeader)}`,
     },
-    tags: [{ name: entry.kind }],
+    tags,
   };
 }
 
