@@ -10,6 +10,7 @@ import { Semaphore } from './concurrency';
 import { RETRY_DUE_AT_HEADER } from './kafka-headers';
 import type { KafkaPublisher } from './kafka-publisher';
 import type { RetryMode } from './kafka-transport-options';
+import { retryWhileMetadataLags } from './metadata-lag';
 import { PendingOffset, processBatch } from './partition-batch';
 import { type TopicNames, tierFor } from './topic-names';
 
@@ -105,10 +106,13 @@ export class KafkaGroupConsumer implements TransportConsumer {
       this.running = false;
     });
     await consumer.connect();
-    await consumer.subscribe({
-      topics: [...this.topics],
-      fromBeginning: subscription.startFrom === 'earliest',
-    });
+    // The topics were just created through another broker, perhaps: wait until this one knows.
+    await retryWhileMetadataLags(() =>
+      consumer.subscribe({
+        topics: [...this.topics],
+        fromBeginning: subscription.startFrom === 'earliest',
+      }),
+    );
     await consumer.run({
       partitionsConsumedConcurrently: Math.max(1, Math.min(subscription.concurrency, 64)),
       eachBatchAutoResolve: false,

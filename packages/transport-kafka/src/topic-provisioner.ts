@@ -1,5 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { TopicSettings } from './kafka-transport-options';
+import { isMetadataLag } from './metadata-lag';
 
 /**
  * Creates topics through the admin API (never broker auto-creation), once per
@@ -80,17 +81,4 @@ export class TopicProvisioner {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-}
-
-function isMetadataLag(error: unknown): boolean {
-  for (
-    let current = error as { type?: unknown; cause?: unknown } | undefined, depth = 0;
-    current && depth < 5;
-    depth++
-  ) {
-    if (current.type === 'UNKNOWN_TOPIC_OR_PARTITION' || current.type === 'LEADER_NOT_AVAILABLE')
-      return true;
-    current = current.cause as typeof current;
-  }
-  return false;
 }
