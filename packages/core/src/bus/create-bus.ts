@@ -1,4 +1,5 @@
 import { encodeEnvelope } from '../codec/encode';
+import { resolveContentMode } from '../codec/wire-message';
 import type { AnyEventContract, EventData, EventInput } from '../contract/event-contract';
 import { ContractRegistry } from '../contract/registry';
 import { validate } from '../contract/validate';
@@ -92,6 +93,8 @@ export function createBus(options: BusOptions): Bus {
   }
   assertLimit('maxMessageBytes', options.maxMessageBytes, 1);
   assertLimit('stopDeadlineMs', options.stopDeadlineMs, 0);
+  // Checked here, not at the first publish: a transport with a wrong mode fails at startup.
+  const contentMode = resolveContentMode(transport.contentMode, `Transport "${transport.name}"`);
   const registry = new ContractRegistry(options.contracts);
   const logger = options.logger ?? silentLogger;
   const subscriptions: Subscription[] = [];
@@ -125,7 +128,7 @@ export function createBus(options: BusOptions): Bus {
     const message = encodeEnvelope(envelope, {
       naming: transport.headerNaming,
       maxBytes: options.maxMessageBytes,
-      mode: transport.contentMode,
+      contentMode,
     });
     return { envelope, outgoing: { channel: contract.channel, type: contract.type, message } };
   };

@@ -16,7 +16,7 @@ export interface EncodeOptions {
   /** Largest message accepted, body plus headers. Default 1 MiB. */
   readonly maxBytes?: number;
   /** `binary` (default): attributes in headers; `structured`: one JSON document. */
-  readonly mode?: ContentMode;
+  readonly contentMode?: ContentMode;
 }
 
 /**
@@ -27,7 +27,7 @@ export interface EncodeOptions {
 export function encodeEnvelope(envelope: EventEnvelope, options: EncodeOptions = {}): WireMessage {
   const names = headerNamesOf(options.naming ?? defaultHeaderNaming);
   const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (resolveContentMode(options.mode, 'encodeEnvelope') === 'structured') {
+  if (resolveContentMode(options.contentMode, 'encodeEnvelope') === 'structured') {
     return encodeStructured(envelope, names, limit);
   }
   const dataversion = String(envelope.dataversion);

@@ -337,12 +337,11 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         Buffer.from(deadLetter?.message.body ?? []).equals(Buffer.from(sent.outgoing.message.body)),
       ).toBe(true);
       expect(deadLetter?.message.key).toBe('dead');
+      if (!deadLetter) throw new Error('no dead letter');
       const { naming, mode } = await wireFormat();
-      expect(parseWireMessage(deadLetter?.message ?? sent.outgoing.message, { naming }).id).toBe(
-        sent.envelope.id,
-      );
+      expect(parseWireMessage(deadLetter.message, { naming }).id).toBe(sent.envelope.id);
       if (mode === 'binary') {
-        expect(deadLetter?.message.headers[`${naming.attributePrefix}id`]).toBe(sent.envelope.id);
+        expect(deadLetter.message.headers[`${naming.attributePrefix}id`]).toBe(sent.envelope.id);
       }
     });
 
@@ -421,6 +420,68 @@ export function runTransportConformance(options: TransportConformanceOptions): v
         expect(deadLetter.info.attempts).toBe(0);
         expect(deadLetter.info.errorMessage).not.toBe('');
         expect(deadLetter.info.group).toBe(group('poison'));
+      }
+    });
+
+    it('dead-letters structured-mode poison at once and keeps the rest of the key flowing', async () => {
+      const { contract, group } = await setup();
+      const handled: number[] = [];
+      const bus = await newBus();
+      bus.subscribe({
+        group: group('structured-poison'),
+        startFrom: 'earliest',
+        handlers: [on(contract, (event) => void handled.push(event.data.seq))],
+      });
+      await started(bus);
+      const { naming } = await wireFormat();
+      // Whatever mode the bus writes, other producers may send structured CloudEvents.
+      const good = (seq: number) => {
+        const { envelope, outgoing } = bus.prepare(contract, { key: 'same-key', seq });
+        return {
+          ...outgoing,
+          message: encodeEnvelope(envelope, { naming, contentMode: 'structured' }),
+        };
+      };
+      const template = good(0);
+      const attributes = JSON.parse(Buffer.from(template.message.body).toString()) as Record<
+        string,
+        unknown
+      >;
+      const poison = (body: string) => ({
+        ...template,
+        message: { ...template.message, body: Buffer.from(body) },
+      });
+      const event = (patch: Record<string, unknown>) =>
+        poison(JSON.stringify({ ...attributes, id: uniqueNamespace('poison'), ...patch }));
+      const transport = await options.createTransport();
+      await transport.connect();
+      await transport.publish([good(1)]);
+      await transport.publish([
+        poison('{not json'),
+        poison('[1]'),
+        event({ id: undefined }),
+        event({ specversion: '0.3' }),
+        event({ data: undefined, data_base64: 'AA==' }),
+        event({ data: { key: 'same-key', seq: 'not a number' } }),
+      ]);
+      await transport.publish([good(2), good(3)]);
+      await transport.close();
+      await wait(() => handled.length === 3, 'the good events around the structured poison');
+      expect(handled).toEqual([1, 2, 3]);
+      const deadLetters = await deadLettersOf(group('structured-poison'), contract.channel, 6);
+      expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
+        [
+          ErrorCodes.DECODE_FAILED,
+          ErrorCodes.DECODE_FAILED,
+          ErrorCodes.MISSING_ATTRIBUTE,
+          ErrorCodes.DECODE_FAILED,
+          ErrorCodes.DECODE_FAILED,
+          ErrorCodes.VALIDATION_FAILED,
+        ].sort(),
+      );
+      for (const deadLetter of deadLetters) {
+        expect(deadLetter.info.attempts).toBe(0);
+        expect(deadLetter.info.group).toBe(group('structured-poison'));
       }
     });
 
