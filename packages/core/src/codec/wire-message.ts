@@ -10,7 +10,8 @@ export interface WireMessage {
 
 /**
  * How a transport names CloudEvents attributes in its headers (binary content
- * mode). This is the only part of the wire format a transport chooses.
+ * mode) and its content-type header (both modes). With the content mode
+ * (`ContentMode`), the part of the wire format a transport chooses.
  */
 export interface HeaderNaming {
   /** Prefix of attribute headers: `ce_` (Kafka binding), `cloudEvents_` (AMQP). */
