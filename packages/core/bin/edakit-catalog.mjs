@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { asyncApiDocument, EdakitError, eventPages, isCatalog, messageOf } from '../dist/index.js';
 
 const USAGE = `Usage: edakit-catalog <module> [--export <name>] [--out <dir>] [--asyncapi <file.json>]
+                      [--content-mode binary|structured]
 
 Reads the event catalog (made with defineCatalog) that an ES module exports and writes
 index.md plus one page per event into <dir>, and an AsyncAPI 3.0.0 document into <file.json>.
@@ -17,6 +18,8 @@ index.md plus one page per event into <dir>, and an AsyncAPI 3.0.0 document into
   --export <name>    the export that holds the catalog (default: the default export)
   --out <dir>        folder for the Markdown pages, created if missing
   --asyncapi <file>  where to write the AsyncAPI document, as JSON
+  --content-mode <m> the producers' CloudEvents content mode, as their transport's
+                     contentMode option: binary (default) or structured
   -h, --help         show this help
 
 At least one of --out and --asyncapi is needed. Exit codes: 0 done, 1 failed, 2 bad usage.`;
@@ -34,6 +37,7 @@ function parse(args) {
         export: { type: 'string' },
         out: { type: 'string' },
         asyncapi: { type: 'string' },
+        'content-mode': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -56,8 +60,13 @@ function parse(args) {
     // YAML would need a YAML library; every AsyncAPI tool reads JSON.
     throw new UsageError(`--asyncapi writes JSON: name the file *.json, got "${values.asyncapi}"`);
   }
+  const contentMode = values['content-mode'] ?? 'binary';
+  if (contentMode !== 'binary' && contentMode !== 'structured') {
+    throw new UsageError(`--content-mode is binary or structured, got "${contentMode}"`);
+  }
   return {
     help: false,
+    contentMode,
     module: resolve(positionals[0]),
     exportName: values.export ?? 'default',
     out: values.out,
@@ -100,7 +109,7 @@ async function run(options) {
     console.log(`Wrote ${pages.length} pages to ${options.out}`);
   }
   if (options.asyncapi !== undefined) {
-    const document = asyncApiDocument(catalog);
+    const document = asyncApiDocument(catalog, { contentMode: options.contentMode });
     await mkdir(dirname(resolve(options.asyncapi)), { recursive: true });
     await writeFile(options.asyncapi, `${JSON.stringify(document, null, 2)}\n`);
     console.log(`Wrote the AsyncAPI ${document.asyncapi} document to ${options.asyncapi}`);

@@ -77,7 +77,35 @@ describe('edakit-catalog', () => {
     expect(result.stdout).not.toContain('pages');
   });
 
+  it('documents structured messages with --content-mode structured', async () => {
+    const asyncapi = join(workDir, 'structured.json');
+    const result = run(
+      join(fixtures, 'shop-catalog.mjs'),
+      '--export=shop',
+      '--asyncapi',
+      asyncapi,
+      '--content-mode',
+      'structured',
+    );
+    expect(result.status, outcome(result)).toBe(0);
+    const document = JSON.parse(readFileSync(asyncapi, 'utf8')) as {
+      components: { messages: Record<string, { contentType: string; payload: object }> };
+    };
+    const messages = Object.values(document.components.messages);
+    expect(messages.length).toBeGreaterThan(0);
+    for (const message of messages) {
+      expect(message.contentType).toBe('application/cloudevents+json');
+      expect(message.payload).toHaveProperty('properties.data');
+    }
+    const diagnostics = await new Parser().validate(document as unknown as { asyncapi: string });
+    expect(diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error)).toEqual([]);
+  });
+
   it.each([
+    [
+      ['shop.mjs', '--asyncapi', 'a.json', '--content-mode', 'compact'],
+      /--content-mode is binary or structured, got "compact"/,
+    ],
     [['--out', 'x'], /Give the module that exports the catalog/],
     [['a.mjs', 'b.mjs', '--out', 'x'], /Give one module, got 2/],
     [['shop.mjs'], /Nothing to write: give --out/],
