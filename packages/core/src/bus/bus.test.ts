@@ -104,6 +104,41 @@ describe('publish', () => {
     expect((error as Error).cause).toEqual(new Error('broker said no'));
   });
 
+  it('wraps a failure to start consuming in EDAKIT_SUBSCRIBE_FAILED with the group; edakit errors pass as they are', async () => {
+    const refusing = (error: unknown): Transport => ({
+      name: 'refusing',
+      connect: async () => {},
+      publish: async () => {},
+      subscribe: async () => {
+        throw error;
+      },
+      close: async () => {},
+      health: async () => ({ status: 'down', details: {} }),
+    });
+    const start = async (transport: Transport) => {
+      const bus = createBus({ transport, source: '/s' });
+      bus.subscribe({
+        group: 'billing',
+        handlers: [on(OrderCreated, () => {}), on(OrderPaid, () => {})],
+      });
+      return bus.start().catch((e: unknown) => e);
+    };
+    const cause = Object.assign(new Error('not authorized'), {
+      type: 'GROUP_AUTHORIZATION_FAILED',
+    });
+    const error = await start(refusing(cause));
+    expect(error).toMatchObject({
+      name: 'SubscribeError',
+      code: ErrorCodes.SUBSCRIBE_FAILED,
+      retryable: true,
+      message: 'Transport "refusing" could not start consuming for group "billing": not authorized',
+      context: { group: 'billing', channels: ['order'] },
+    });
+    expect((error as Error).cause).toBe(cause);
+    const typed = new NonRetryableError('already typed');
+    expect(await start(refusing(typed))).toBe(typed);
+  });
+
   it('retries a failed connect on the next publish', async () => {
     let attempts = 0;
     const transport = new InMemoryTransport();

@@ -1,5 +1,8 @@
 import type { ContractRegistry } from '../contract/registry';
 import type { EventEnvelope } from '../envelope/event-envelope';
+import { EdakitError } from '../errors/edakit-error';
+import { SubscribeError } from '../errors/handling-errors';
+import { messageOf } from '../errors/message-of';
 import { InvalidOptionsError } from '../errors/usage-errors';
 import type { ContextPublish } from '../handler/handler';
 import type { Logger } from '../logging/logger';
@@ -121,7 +124,12 @@ export class Subscription {
       })
       .catch((error: unknown) => {
         this.starting = undefined;
-        throw error;
+        if (EdakitError.isInstance(error)) throw error;
+        const transport = this.dependencies.transport.name;
+        throw new SubscribeError(
+          `Transport "${transport}" could not start consuming for group "${this.group}": ${messageOf(error)}`,
+          { cause: error, context: { group: this.group, channels: [...this.channels] } },
+        );
       });
     return this.starting;
   }

@@ -37,6 +37,8 @@ export const ErrorCodes = {
   INVALID_STATE: 'EDAKIT_INVALID_STATE',
   /** The transport failed to publish; the broker did not confirm. */
   PUBLISH_FAILED: 'EDAKIT_PUBLISH_FAILED',
+  /** The transport could not start consuming for a group (broker refused, unreachable, ...). */
+  SUBSCRIBE_FAILED: 'EDAKIT_SUBSCRIBE_FAILED',
   /** The transport is closed. */
   TRANSPORT_CLOSED: 'EDAKIT_TRANSPORT_CLOSED',
   /** A wait in the test harness ran out of time. */

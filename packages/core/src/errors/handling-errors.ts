@@ -44,6 +44,12 @@ export class PublishError extends EdakitError {
   }
 }
 
+export class SubscribeError extends EdakitError {
+  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(ErrorCodes.SUBSCRIBE_FAILED, message, { retryable: true, ...options });
+  }
+}
+
 export class TransportClosedError extends EdakitError {
   constructor(transport: string) {
     // Retryable: a closed transport is usually one being replaced or restarted.
