@@ -60,6 +60,11 @@ function parse(args) {
     // YAML would need a YAML library; every AsyncAPI tool reads JSON.
     throw new UsageError(`--asyncapi writes JSON: name the file *.json, got "${values.asyncapi}"`);
   }
+  if (values['content-mode'] !== undefined && values.asyncapi === undefined) {
+    throw new UsageError(
+      '--content-mode describes the AsyncAPI document: give --asyncapi <file.json>',
+    );
+  }
   const contentMode = values['content-mode'] ?? 'binary';
   if (contentMode !== 'binary' && contentMode !== 'structured') {
     throw new UsageError(`--content-mode is binary or structured, got "${contentMode}"`);

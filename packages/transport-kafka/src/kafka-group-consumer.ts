@@ -105,19 +105,32 @@ export class KafkaGroupConsumer implements TransportConsumer {
     consumer.on(consumer.events.REBALANCING, () => {
       this.running = false;
     });
-    await consumer.connect();
-    // The topics were just created through another broker, perhaps: wait until this one knows.
-    await retryWhileMetadataLags(() =>
-      consumer.subscribe({
-        topics: [...this.topics],
-        fromBeginning: subscription.startFrom === 'earliest',
-      }),
-    );
-    await consumer.run({
-      partitionsConsumedConcurrently: Math.max(1, Math.min(subscription.concurrency, 64)),
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.eachBatch(payload),
-    });
+    try {
+      await consumer.connect();
+      // The topics were just created through another broker, perhaps: wait until this one knows.
+      await retryWhileMetadataLags(
+        () =>
+          consumer.subscribe({
+            topics: [...this.topics],
+            fromBeginning: subscription.startFrom === 'earliest',
+          }),
+        { keepGoing: () => !this.stopping },
+      );
+      // Stopped while subscribing: run() would reconnect a consumer stop() already disconnected.
+      if (this.stopping) {
+        await consumer.disconnect();
+        return;
+      }
+      await consumer.run({
+        partitionsConsumedConcurrently: Math.max(1, Math.min(subscription.concurrency, 64)),
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    } catch (error) {
+      // Nothing else would close a consumer that never started: it must not keep its sockets.
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {

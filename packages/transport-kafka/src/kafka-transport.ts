@@ -165,8 +165,14 @@ export class KafkaTransport implements Transport, DeadLetterAdmin {
       restartBackoffMs: this.options.restartBackoffMs ?? 500,
       logger: this.logger,
     });
-    await consumer.start();
+    // Known before it starts, so close() stops a consumer still subscribing.
     this.consumers.add(consumer);
+    try {
+      await consumer.start();
+    } catch (error) {
+      this.consumers.delete(consumer);
+      throw error;
+    }
     return {
       stop: async () => {
         await consumer.stop();

@@ -137,6 +137,12 @@ describe('publish', () => {
     expect((error as Error).cause).toBe(cause);
     const typed = new NonRetryableError('already typed');
     expect(await start(refusing(typed))).toBe(typed);
+    // The client's own verdict, when it gives one (kafkajs: `retriable`).
+    const denied = Object.assign(new Error('denied'), { retriable: false });
+    expect(await start(refusing(denied))).toMatchObject({
+      code: ErrorCodes.SUBSCRIBE_FAILED,
+      retryable: false,
+    });
   });
 
   it('retries a failed connect on the next publish', async () => {

@@ -128,7 +128,12 @@ export class Subscription {
         const transport = this.dependencies.transport.name;
         throw new SubscribeError(
           `Transport "${transport}" could not start consuming for group "${this.group}": ${messageOf(error)}`,
-          { cause: error, context: { group: this.group, channels: [...this.channels] } },
+          {
+            cause: error,
+            context: { group: this.group, channels: [...this.channels] },
+            // The client's own verdict when it gives one (kafkajs: `retriable`).
+            retryable: (error as { retriable?: unknown } | null)?.retriable !== false,
+          },
         );
       });
     return this.starting;

@@ -45,7 +45,10 @@ export class PublishError extends EdakitError {
 }
 
 export class SubscribeError extends EdakitError {
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; context?: ErrorContext; retryable?: boolean } = {},
+  ) {
     super(ErrorCodes.SUBSCRIBE_FAILED, message, { retryable: true, ...options });
   }
 }

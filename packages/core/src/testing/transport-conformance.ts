@@ -13,7 +13,7 @@ import {
   type DeadLetterAdmin,
   hasDeadLetterAdmin,
 } from '../transport/dead-letter-admin';
-import type { Transport } from '../transport/transport';
+import type { OutgoingMessage, Transport } from '../transport/transport';
 import { conformanceContract, sleep, Tally, uniqueNamespace } from './conformance-fixtures';
 import { waitFor } from './wait-for';
 
@@ -121,6 +121,17 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     const mode = transport.contentMode ?? 'binary';
     await transport.close();
     return { naming, mode };
+  };
+
+  /** Publishes each batch in turn straight through a transport, as another producer would. */
+  const publishRaw = async (...batches: OutgoingMessage[][]): Promise<void> => {
+    const transport = await options.createTransport();
+    try {
+      await transport.connect();
+      for (const batch of batches) await transport.publish(batch);
+    } finally {
+      await transport.close();
+    }
   };
 
   const wait = (check: () => boolean, description: string) =>
@@ -384,25 +395,24 @@ export function runTransportConformance(options: TransportConformanceOptions): v
           },
         };
       };
-      const transport = await options.createTransport();
-      await transport.connect();
-      await transport.publish([good(1)]);
-      await transport.publish([
-        raw({}, '{not json'),
-        raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
-        raw(
-          { [`${prefix}type`]: `${contract.type}.unknown` },
-          JSON.stringify({ key: 'same-key', seq: 1 }),
-        ),
-        raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
-        raw(
-          { [`${prefix}id`]: undefined, [`${prefix}source`]: undefined },
-          JSON.stringify({ key: 'same-key', seq: 1 }),
-        ),
-        raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
-      ]);
-      await transport.publish([good(2), good(3)]);
-      await transport.close();
+      await publishRaw(
+        [good(1)],
+        [
+          raw({}, '{not json'),
+          raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
+          raw(
+            { [`${prefix}type`]: `${contract.type}.unknown` },
+            JSON.stringify({ key: 'same-key', seq: 1 }),
+          ),
+          raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
+          raw(
+            { [`${prefix}id`]: undefined, [`${prefix}source`]: undefined },
+            JSON.stringify({ key: 'same-key', seq: 1 }),
+          ),
+          raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
+        ],
+        [good(2), good(3)],
+      );
       await wait(() => handled.length === 3, 'the good events around the poison');
       expect(handled).toEqual([1, 2, 3]);
       const deadLetters = await deadLettersOf(group('poison'), contract.channel, 6);
@@ -453,19 +463,18 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       });
       const event = (patch: Record<string, unknown>) =>
         poison(JSON.stringify({ ...attributes, id: uniqueNamespace('poison'), ...patch }));
-      const transport = await options.createTransport();
-      await transport.connect();
-      await transport.publish([good(1)]);
-      await transport.publish([
-        poison('{not json'),
-        poison('[1]'),
-        event({ id: undefined }),
-        event({ specversion: '0.3' }),
-        event({ data: undefined, data_base64: 'AA==' }),
-        event({ data: { key: 'same-key', seq: 'not a number' } }),
-      ]);
-      await transport.publish([good(2), good(3)]);
-      await transport.close();
+      await publishRaw(
+        [good(1)],
+        [
+          poison('{not json'),
+          poison('[1]'),
+          event({ id: undefined }),
+          event({ specversion: '0.3' }),
+          event({ data: undefined, data_base64: 'AA==' }),
+          event({ data: { key: 'same-key', seq: 'not a number' } }),
+        ],
+        [good(2), good(3)],
+      );
       await wait(() => handled.length === 3, 'the good events around the structured poison');
       expect(handled).toEqual([1, 2, 3]);
       const deadLetters = await deadLettersOf(group('structured-poison'), contract.channel, 6);

@@ -106,6 +106,7 @@ describe('edakit-catalog', () => {
       ['shop.mjs', '--asyncapi', 'a.json', '--content-mode', 'compact'],
       /--content-mode is binary or structured, got "compact"/,
     ],
+    [['shop.mjs', '--out', 'x', '--content-mode', 'structured'], /give --asyncapi <file\.json>/],
     [['--out', 'x'], /Give the module that exports the catalog/],
     [['a.mjs', 'b.mjs', '--out', 'x'], /Give one module, got 2/],
     [['shop.mjs'], /Nothing to write: give --out/],
