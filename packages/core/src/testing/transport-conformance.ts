@@ -14,7 +14,13 @@ import {
   hasDeadLetterAdmin,
 } from '../transport/dead-letter-admin';
 import type { OutgoingMessage, Transport } from '../transport/transport';
-import { conformanceContract, sleep, Tally, uniqueNamespace } from './conformance-fixtures';
+import {
+  type ConformanceContract,
+  conformanceContract,
+  sleep,
+  Tally,
+  uniqueNamespace,
+} from './conformance-fixtures';
 import { waitFor } from './wait-for';
 
 export interface TransportConformanceOptions {
@@ -131,6 +137,46 @@ export function runTransportConformance(options: TransportConformanceOptions): v
       for (const batch of batches) await transport.publish(batch);
     } finally {
       await transport.close();
+    }
+  };
+
+  /**
+   * One key's events around a run of poison, written straight through the
+   * transport: the good ones are handled in order, each poison message is
+   * dead-lettered at once with the expected reason.
+   */
+  const expectPoisonDeadLettered = async (test: {
+    name: string;
+    busOptions?: Partial<BusOptions>;
+    build: (
+      bus: Bus,
+      contract: ConformanceContract,
+      naming: HeaderNaming,
+    ) => { good: (seq: number) => OutgoingMessage; poison: OutgoingMessage[] };
+    reasons: string[];
+  }): Promise<void> => {
+    const { contract, group } = await setup();
+    const handled: number[] = [];
+    const bus = await newBus(test.busOptions);
+    bus.subscribe({
+      group: group(test.name),
+      startFrom: 'earliest',
+      handlers: [on(contract, (event) => void handled.push(event.data.seq))],
+    });
+    await started(bus);
+    const { naming } = await wireFormat();
+    const { good, poison } = test.build(bus, contract, naming);
+    await publishRaw([good(1)], poison, [good(2), good(3)]);
+    await wait(() => handled.length === 3, `the good events around the ${test.name}`);
+    expect(handled).toEqual([1, 2, 3]);
+    const deadLetters = await deadLettersOf(group(test.name), contract.channel, poison.length);
+    expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
+      [...test.reasons].sort(),
+    );
+    for (const deadLetter of deadLetters) {
+      expect(deadLetter.info.attempts).toBe(0);
+      expect(deadLetter.info.errorMessage).not.toBe('');
+      expect(deadLetter.info.group).toBe(group(test.name));
     }
   };
 
@@ -357,141 +403,107 @@ export function runTransportConformance(options: TransportConformanceOptions): v
     });
 
     it('dead-letters poison messages at once and keeps the rest of the key flowing', async () => {
-      const { contract, group } = await setup();
-      const handled: number[] = [];
-      const bus = await newBus({ maxMessageBytes: 64 * 1024 });
-      bus.subscribe({
-        group: group('poison'),
-        startFrom: 'earliest',
-        handlers: [on(contract, (event) => void handled.push(event.data.seq))],
-      });
-      await started(bus);
-      const good = (seq: number) => bus.prepare(contract, { key: 'same-key', seq }).outgoing;
-      const first = bus.prepare(contract, { key: 'same-key', seq: 0 });
-      const template = first.outgoing;
-      const { naming } = await wireFormat();
-      // Poison comes from raw producers in binary mode, whatever mode the bus writes.
-      const headers = encodeEnvelope(first.envelope, { naming }).headers;
-      const prefix = naming.attributePrefix;
-      const raw = (
-        patch: Partial<Record<string, string | undefined>>,
-        body: Uint8Array | string,
-      ) => {
-        const merged: Record<string, string> = {
-          ...headers,
-          [`${prefix}id`]: uniqueNamespace('poison'),
-        };
-        for (const [name, value] of Object.entries(patch)) {
-          if (value === undefined) delete merged[name];
-          else merged[name] = value;
-        }
-        return {
-          channel: template.channel,
-          type: template.type,
-          message: {
-            key: 'same-key',
-            headers: merged,
-            body: typeof body === 'string' ? Buffer.from(body) : body,
-          },
-        };
-      };
-      await publishRaw(
-        [good(1)],
-        [
-          raw({}, '{not json'),
-          raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
-          raw(
-            { [`${prefix}type`]: `${contract.type}.unknown` },
-            JSON.stringify({ key: 'same-key', seq: 1 }),
-          ),
-          raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
-          raw(
-            { [`${prefix}id`]: undefined, [`${prefix}source`]: undefined },
-            JSON.stringify({ key: 'same-key', seq: 1 }),
-          ),
-          raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
-        ],
-        [good(2), good(3)],
-      );
-      await wait(() => handled.length === 3, 'the good events around the poison');
-      expect(handled).toEqual([1, 2, 3]);
-      const deadLetters = await deadLettersOf(group('poison'), contract.channel, 6);
-      expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
-        [
+      await expectPoisonDeadLettered({
+        name: 'poison',
+        busOptions: { maxMessageBytes: 64 * 1024 },
+        build: (bus, contract, naming) => {
+          const good = (seq: number) => bus.prepare(contract, { key: 'same-key', seq }).outgoing;
+          const first = bus.prepare(contract, { key: 'same-key', seq: 0 });
+          const template = first.outgoing;
+          // Poison comes from raw producers in binary mode, whatever mode the bus writes.
+          const headers = encodeEnvelope(first.envelope, { naming }).headers;
+          const prefix = naming.attributePrefix;
+          const raw = (
+            patch: Partial<Record<string, string | undefined>>,
+            body: Uint8Array | string,
+          ): OutgoingMessage => {
+            const merged: Record<string, string> = {
+              ...headers,
+              [`${prefix}id`]: uniqueNamespace('poison'),
+            };
+            for (const [name, value] of Object.entries(patch)) {
+              if (value === undefined) delete merged[name];
+              else merged[name] = value;
+            }
+            return {
+              channel: template.channel,
+              type: template.type,
+              message: {
+                key: 'same-key',
+                headers: merged,
+                body: typeof body === 'string' ? Buffer.from(body) : body,
+              },
+            };
+          };
+          const poison = [
+            raw({}, '{not json'),
+            raw({}, JSON.stringify({ key: 'same-key', seq: 'not a number' })),
+            raw(
+              { [`${prefix}type`]: `${contract.type}.unknown` },
+              JSON.stringify({ key: 'same-key', seq: 1 }),
+            ),
+            raw({ [`${prefix}dataversion`]: '99' }, JSON.stringify({ key: 'same-key', seq: 1 })),
+            raw(
+              { [`${prefix}id`]: undefined, [`${prefix}source`]: undefined },
+              JSON.stringify({ key: 'same-key', seq: 1 }),
+            ),
+            raw({}, JSON.stringify({ key: 'same-key', seq: 1, note: 'x'.repeat(100 * 1024) })),
+          ];
+          return { good, poison };
+        },
+        reasons: [
           ErrorCodes.DECODE_FAILED,
           ErrorCodes.VALIDATION_FAILED,
           ErrorCodes.UNKNOWN_EVENT,
           ErrorCodes.UNSUPPORTED_VERSION,
           ErrorCodes.MISSING_ATTRIBUTE,
           ErrorCodes.PAYLOAD_TOO_LARGE,
-        ].sort(),
-      );
-      for (const deadLetter of deadLetters) {
-        expect(deadLetter.info.attempts).toBe(0);
-        expect(deadLetter.info.errorMessage).not.toBe('');
-        expect(deadLetter.info.group).toBe(group('poison'));
-      }
+        ],
+      });
     });
 
     it('dead-letters structured-mode poison at once and keeps the rest of the key flowing', async () => {
-      const { contract, group } = await setup();
-      const handled: number[] = [];
-      const bus = await newBus();
-      bus.subscribe({
-        group: group('structured-poison'),
-        startFrom: 'earliest',
-        handlers: [on(contract, (event) => void handled.push(event.data.seq))],
-      });
-      await started(bus);
-      const { naming } = await wireFormat();
-      // Whatever mode the bus writes, other producers may send structured CloudEvents.
-      const good = (seq: number) => {
-        const { envelope, outgoing } = bus.prepare(contract, { key: 'same-key', seq });
-        return {
-          ...outgoing,
-          message: encodeEnvelope(envelope, { naming, contentMode: 'structured' }),
-        };
-      };
-      const template = good(0);
-      const attributes = JSON.parse(Buffer.from(template.message.body).toString()) as Record<
-        string,
-        unknown
-      >;
-      const poison = (body: string) => ({
-        ...template,
-        message: { ...template.message, body: Buffer.from(body) },
-      });
-      const event = (patch: Record<string, unknown>) =>
-        poison(JSON.stringify({ ...attributes, id: uniqueNamespace('poison'), ...patch }));
-      await publishRaw(
-        [good(1)],
-        [
-          poison('{not json'),
-          poison('[1]'),
-          event({ id: undefined }),
-          event({ specversion: '0.3' }),
-          event({ data: undefined, data_base64: 'AA==' }),
-          event({ data: { key: 'same-key', seq: 'not a number' } }),
-        ],
-        [good(2), good(3)],
-      );
-      await wait(() => handled.length === 3, 'the good events around the structured poison');
-      expect(handled).toEqual([1, 2, 3]);
-      const deadLetters = await deadLettersOf(group('structured-poison'), contract.channel, 6);
-      expect(deadLetters.map((deadLetter) => deadLetter.info.reason).sort()).toEqual(
-        [
+      await expectPoisonDeadLettered({
+        name: 'structured-poison',
+        build: (bus, contract, naming) => {
+          // Whatever mode the bus writes, other producers may send structured CloudEvents.
+          const good = (seq: number): OutgoingMessage => {
+            const { envelope, outgoing } = bus.prepare(contract, { key: 'same-key', seq });
+            return {
+              ...outgoing,
+              message: encodeEnvelope(envelope, { naming, contentMode: 'structured' }),
+            };
+          };
+          const template = good(0);
+          const attributes = JSON.parse(Buffer.from(template.message.body).toString()) as Record<
+            string,
+            unknown
+          >;
+          const body = (text: string): OutgoingMessage => ({
+            ...template,
+            message: { ...template.message, body: Buffer.from(text) },
+          });
+          const event = (patch: Record<string, unknown>) =>
+            body(JSON.stringify({ ...attributes, id: uniqueNamespace('poison'), ...patch }));
+          const poison = [
+            body('{not json'),
+            body('[1]'),
+            event({ id: undefined }),
+            event({ specversion: '0.3' }),
+            event({ data: undefined, data_base64: 'AA==' }),
+            event({ data: { key: 'same-key', seq: 'not a number' } }),
+          ];
+          return { good, poison };
+        },
+        reasons: [
           ErrorCodes.DECODE_FAILED,
           ErrorCodes.DECODE_FAILED,
           ErrorCodes.MISSING_ATTRIBUTE,
           ErrorCodes.DECODE_FAILED,
           ErrorCodes.DECODE_FAILED,
           ErrorCodes.VALIDATION_FAILED,
-        ].sort(),
-      );
-      for (const deadLetter of deadLetters) {
-        expect(deadLetter.info.attempts).toBe(0);
-        expect(deadLetter.info.group).toBe(group('structured-poison'));
-      }
+        ],
+      });
     });
 
     it('redrives dead letters to the group, keeping the event id', async () => {
