@@ -37,6 +37,19 @@ function setup(options: Partial<Parameters<typeof createBus>[0]> = {}) {
 
 const noRetry = { immediate: 0, delayed: [] };
 
+/** A transport that does nothing, but what `overrides` says. */
+function stubTransport(name: string, overrides: Partial<Transport>): Transport {
+  return {
+    name,
+    connect: async () => {},
+    publish: async () => {},
+    subscribe: async () => ({ stop: async () => {} }),
+    close: async () => {},
+    health: async () => ({ status: 'down', details: {} }),
+    ...overrides,
+  };
+}
+
 describe('publish', () => {
   it('validates, wraps and sends; resolves with the envelope', async () => {
     const { bus, sent } = setup();
@@ -82,16 +95,11 @@ describe('publish', () => {
   });
 
   it('wraps a transport failure in EDAKIT_PUBLISH_FAILED with the event context', async () => {
-    const failing: Transport = {
-      name: 'broken',
-      connect: async () => {},
+    const failing = stubTransport('broken', {
       publish: async () => {
         throw new Error('broker said no');
       },
-      subscribe: async () => ({ stop: async () => {} }),
-      close: async () => {},
-      health: async () => ({ status: 'down', details: {} }),
-    };
+    });
     const bus = createBus({ transport: failing, source: '/s' });
     const error = await bus
       .publish(OrderCreated, { orderId: 'o', total: 1 })
@@ -105,16 +113,12 @@ describe('publish', () => {
   });
 
   it('wraps a failure to start consuming in EDAKIT_SUBSCRIBE_FAILED with the group; edakit errors pass as they are', async () => {
-    const refusing = (error: unknown): Transport => ({
-      name: 'refusing',
-      connect: async () => {},
-      publish: async () => {},
-      subscribe: async () => {
-        throw error;
-      },
-      close: async () => {},
-      health: async () => ({ status: 'down', details: {} }),
-    });
+    const refusing = (error: unknown) =>
+      stubTransport('refusing', {
+        subscribe: async () => {
+          throw error;
+        },
+      });
     const start = async (transport: Transport) => {
       const bus = createBus({ transport, source: '/s' });
       bus.subscribe({
