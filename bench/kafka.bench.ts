@@ -5,6 +5,8 @@
  * edakit's ratios against every raw baseline:
  *
  * - publish raw kafkajs: the records edakit writes, pre-encoded before the clock starts;
+ * - publish raw + stringify: the same keys and headers, the value JSON.stringify'd per
+ *   order in the loop: the floor of any client that serializes its events;
  * - publish raw + JSON: JSON.stringify per order, one type header, no envelope, no validation;
  * - publish raw + CE + zod: what edakit does per event, by hand: the same CloudEvents
  *   headers (randomUUID id, toISOString time), zod safeParse, JSON.stringify;
@@ -58,7 +60,12 @@ const CHUNK = 500; // events per publish call, for every client
 const PARTITIONS = 3;
 const SOURCE = '/bench';
 
-const PUBLISH_BASELINES = ['publish raw kafkajs', 'publish raw + JSON', 'publish raw + CE + zod'];
+const PUBLISH_BASELINES = [
+  'publish raw kafkajs',
+  'publish raw + stringify',
+  'publish raw + JSON',
+  'publish raw + CE + zod',
+];
 const CONSUME_BASELINES = ['consume raw kafkajs', 'consume raw + zod', 'consume raw + CE + zod'];
 const STRUCTURED_PUBLISH_BASELINES = ['publish raw kafkajs (structured)', 'publish raw kafkajs'];
 const STRUCTURED_CONSUME_BASELINES = ['consume raw kafkajs (structured)', 'consume raw kafkajs'];
@@ -257,7 +264,8 @@ async function main(): Promise<void> {
     const ceTopic = `bench-raw-ce-${randomUUID()}`;
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
     const edakitGroup = `bench-edakit-${randomUUID()}`;
-    for (const topic of [rawTopic, jsonTopic, ceTopic]) {
+    const stringifyTopic = `bench-raw-stringify-${randomUUID()}`;
+    for (const topic of [rawTopic, stringifyTopic, jsonTopic, ceTopic]) {
       await createTopic(topic);
     }
     await provisionEdakit(prefix, edakitGroup);
@@ -266,6 +274,14 @@ async function main(): Promise<void> {
       'publish raw kafkajs',
       () => rawPublish(rawTopic, EVENTS, (offset, end) => rawMessages.slice(offset, end)),
       consumesRaw,
+    );
+    await timed('publish raw + stringify', () =>
+      rawPublish(stringifyTopic, EVENTS, (offset, end) =>
+        data.slice(offset, end).map((item, i) => {
+          const record = rawMessages[offset + i] as Message;
+          return { key: record.key, value: JSON.stringify(item), headers: record.headers };
+        }),
+      ),
     );
     await timed('publish raw + JSON', () =>
       rawPublish(jsonTopic, EVENTS, (offset, end) =>

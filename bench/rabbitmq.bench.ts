@@ -6,6 +6,8 @@
  * time per event, and edakit's ratios against every raw baseline:
  *
  * - publish raw amqplib: the messages edakit writes, pre-encoded before the clock starts;
+ * - publish raw + stringify: the same properties and headers, the body JSON.stringify'd
+ *   per order in the loop: the floor of any client that serializes its events;
  * - publish raw + CE + zod: what edakit does per event, by hand: the same cloudEvents_
  *   headers and properties (randomUUID id, toISOString time), zod safeParse, JSON.stringify;
  * - consume raw amqplib: JSON.parse of the body and an ack;
@@ -47,7 +49,11 @@ const MAX_IN_FLIGHT = 1_000; // unconfirmed messages, for both clients
 const CONCURRENCY = 64; // edakit's handler concurrency = its prefetch = raw prefetch
 const SOURCE = '/bench';
 
-const PUBLISH_BASELINES = ['publish raw amqplib', 'publish raw + CE + zod'];
+const PUBLISH_BASELINES = [
+  'publish raw amqplib',
+  'publish raw + stringify',
+  'publish raw + CE + zod',
+];
 const CONSUME_BASELINES = ['consume raw amqplib', 'consume raw + CE + zod'];
 
 interface RawMessage {
@@ -267,11 +273,14 @@ async function main(): Promise<void> {
     const id = randomUUID().slice(0, 8);
     const rawExchange = `bench-raw-${id}`;
     const rawQueue = `bench-raw-${id}`;
+    const stringifyExchange = `bench-raw-stringify-${id}`;
+    const stringifyQueue = `bench-raw-stringify-${id}`;
     const ceExchange = `bench-raw-ce-${id}`;
     const ceQueue = `bench-raw-ce-${id}`;
     const exchange = `bench-edakit-${id}`;
     const group = `bench-edakit-${id}`;
     await rawTopology(rawExchange, rawQueue);
+    await rawTopology(stringifyExchange, stringifyQueue);
     await rawTopology(ceExchange, ceQueue);
     await edakitTopology(exchange, group);
     await edakitTopology(`${exchange}.alone`, `${group}.alone`);
@@ -280,6 +289,14 @@ async function main(): Promise<void> {
         'publish raw amqplib',
         () => rawPublish(rawExchange, EVENTS, (offset, end) => rawMessages.slice(offset, end)),
         selected('consume raw amqplib'),
+      );
+      await timed('publish raw + stringify', () =>
+        rawPublish(stringifyExchange, EVENTS, (offset, end) =>
+          data.slice(offset, end).map((item, i) => {
+            const { routingKey, properties } = rawMessages[offset + i] as RawMessage;
+            return { routingKey, content: Buffer.from(JSON.stringify(item)), properties };
+          }),
+        ),
       );
       await timed(
         'publish raw + CE + zod',
@@ -315,6 +332,7 @@ async function main(): Promise<void> {
       await cleanUp(
         [
           rawExchange,
+          stringifyExchange,
           ceExchange,
           exchange,
           `${exchange}.unroutable`,
@@ -323,6 +341,7 @@ async function main(): Promise<void> {
         ],
         [
           rawQueue,
+          stringifyQueue,
           ceQueue,
           ...queuesOf(group),
           ...queuesOf(`${group}.alone`),
