@@ -9,6 +9,7 @@ import {
   type RecordMetadata,
   type TopicMessages,
 } from 'kafkajs';
+import { hasKafkaErrorType } from './kafka-error-type';
 
 /**
  * The partition a record was first given, kept on its message across kafkajs's
@@ -22,7 +23,7 @@ type PartitionedMessage = Message & { [PARTITION]?: number };
 const MAX_UNSENT_RESENDS = 5;
 
 /** Errors after which an idempotent producer cannot go on: it must be recreated (kafkajs#598). */
-const FATAL_PRODUCER_ERRORS = new Set([
+const FATAL_PRODUCER_ERRORS: ReadonlySet<string> = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
   'INVALID_PRODUCER_EPOCH',
   'UNKNOWN_PRODUCER_ID',
@@ -210,12 +211,7 @@ export class KafkaPublisher {
 }
 
 function isFatalProducerError(error: unknown): boolean {
-  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
-    const type = (current as { type?: unknown }).type;
-    if (typeof type === 'string' && FATAL_PRODUCER_ERRORS.has(type)) return true;
-    if (current === (current as { cause?: unknown }).cause) break;
-  }
-  return false;
+  return hasKafkaErrorType(error, FATAL_PRODUCER_ERRORS);
 }
 
 function isRetriable(error: unknown): boolean {

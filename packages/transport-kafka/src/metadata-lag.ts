@@ -1,3 +1,10 @@
+import { hasKafkaErrorType } from './kafka-error-type';
+
+const METADATA_LAG_ERRORS: ReadonlySet<string> = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+]);
+
 /**
  * Each broker of a cluster learns of a new topic on its own: for a moment one
  * may answer UNKNOWN_TOPIC_OR_PARTITION (or LEADER_NOT_AVAILABLE) for a topic
@@ -6,16 +13,7 @@
  * consumer.subscribe().
  */
 export function isMetadataLag(error: unknown): boolean {
-  for (
-    let current = error as { type?: unknown; cause?: unknown } | undefined, depth = 0;
-    current && depth < 5;
-    depth++
-  ) {
-    if (current.type === 'UNKNOWN_TOPIC_OR_PARTITION' || current.type === 'LEADER_NOT_AVAILABLE')
-      return true;
-    current = current.cause as typeof current;
-  }
-  return false;
+  return hasKafkaErrorType(error, METADATA_LAG_ERRORS);
 }
 
 export interface MetadataLagRetry {
