@@ -260,11 +260,11 @@ async function main(): Promise<void> {
   let handled: RawCeEvent | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const rawTopic = `bench-raw-${randomUUID()}`;
+    const stringifyTopic = `bench-raw-stringify-${randomUUID()}`;
     const jsonTopic = `bench-raw-json-${randomUUID()}`;
     const ceTopic = `bench-raw-ce-${randomUUID()}`;
     const prefix = `bench-${randomUUID().slice(0, 8)}.`;
     const edakitGroup = `bench-edakit-${randomUUID()}`;
-    const stringifyTopic = `bench-raw-stringify-${randomUUID()}`;
     for (const topic of [rawTopic, stringifyTopic, jsonTopic, ceTopic]) {
       await createTopic(topic);
     }
